@@ -1,0 +1,44 @@
+# Two commands a new user needs:  make run  (the default experiment)  and  make test.
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+PYTHON ?= python3
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test setup setup-dev lint dry-run lock clean
+
+setup: $(VENV)/.runtime-installed
+setup-dev: $(VENV)/.dev-installed
+
+# The venv is rebuilt whenever a lock file or pyproject.toml changes.
+$(VENV)/.runtime-installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+run: setup
+	snakemake --profile workflow/profiles/local
+
+test: setup-dev
+	$(BIN)/python -m pytest
+
+lint: setup-dev
+	ruff check .
+	snakemake --lint
+
+dry-run: setup
+	snakemake -n --profile workflow/profiles/local
+
+# Refresh requirements.lock from the current venv (after changing a pin on purpose).
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable \
+		| grep -v -i -E '^(pytest|ruff|iniconfig|pluggy)==' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf results logs .snakemake

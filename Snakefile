@@ -1,0 +1,19 @@
+# prunebench: prepare -> score (proxy runs) -> select -> train -> aggregate -> report.
+# Wiring only: the science is in config.yaml, the code in src/prunebench (the `prunebench` CLI).
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/scores.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/summary.csv",
+        f"{RESULTS}/report/index.html",
+    default_target: True

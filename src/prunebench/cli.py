@@ -1,0 +1,163 @@
+"""prunebench prepare | proxy | mean-scores | select | train | aggregate | report.
+
+Every Snakemake rule calls one of these. A mistake the user can fix ends in one line on
+stderr and exit status 1, never a traceback. Heavy imports (torch) happen inside commands,
+so `select`, `aggregate` and `report` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import UserError
+
+TRAIN_KEYS = ("experiment", "dataset", "protocol", "training")
+PROXY_KEYS = ("experiment", "dataset", "training", "proxy")
+
+
+def _spec(text: str, required: tuple[str, ...] = (), flag: str = "--spec") -> dict:
+    """A JSON object from the command line; the workflow writes these, people rarely do."""
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{flag} is not valid JSON ({exc})") from exc
+    if not isinstance(spec, dict):
+        raise UserError(f"{flag} must be a JSON object")
+    missing = [key for key in required if key not in spec]
+    if missing:
+        raise UserError(f"{flag} lacks {', '.join(missing)}; run jobs through snakemake, which "
+                        "writes the full settings")
+    return spec
+
+
+def cmd_prepare(args) -> None:
+    from .data import prepare_dataset
+
+    meta = prepare_dataset(args.dataset, _spec(args.options, flag="--options"), args.out)
+    print(f"prepared {args.dataset}: {meta['n_train']} train, {meta['n_test']} test -> {args.out}")
+
+
+def cmd_proxy(args) -> None:
+    from .scores.proxy import run_proxy
+
+    spec = _spec(args.spec, PROXY_KEYS)
+    metrics = run_proxy(data_dir=args.data, spec=spec, seed=args.seed, out_dir=args.out,
+                        threads=args.threads)
+    print(f"proxy seed {args.seed}: test_acc {metrics['test_acc']:.4f}, "
+          f"scores {sorted(metrics['score_cost_s'])} -> {args.out}")
+
+
+def cmd_mean_scores(args) -> None:
+    from .selection.static.run import mean_over_seeds
+
+    mean = mean_over_seeds(args.inputs, args.out)
+    print(f"mean of {len(args.inputs)} seeds, {len(mean)} examples -> {args.out}")
+
+
+def cmd_select(args) -> None:
+    from .selection.static.run import run_selection
+
+    record = run_selection(labels_path=args.labels, scores_path=args.scores,
+                           selector=args.selector, fraction=args.fraction, seed=args.seed,
+                           options=_spec(args.options, flag="--options"), out=args.out)
+    print(f"{args.selector}: kept {record['n_selected']} of {record['n_train']} -> {args.out}")
+
+
+def cmd_train(args) -> None:
+    from .train.run import run_training
+
+    spec = _spec(args.spec, TRAIN_KEYS)
+    metrics = run_training(data_dir=args.data, spec=spec, method=args.method,
+                           fraction=args.fraction, seed=args.seed, out_dir=args.out,
+                           subset_path=args.subset, score=args.score, threads=args.threads)
+    print(f"{args.method} f={args.fraction} seed {args.seed}: test_acc {metrics['test_acc']:.4f} "
+          f"in {metrics['wall_time_s']:.1f}s -> {args.out}")
+
+
+def cmd_aggregate(args) -> None:
+    from .report.aggregate import write_summary
+
+    summary = write_summary(args.runs, args.proxies, args.out)
+    print(f"{len(summary)} runs -> {args.out}")
+
+
+def cmd_report(args) -> None:
+    from .report.html import render_report
+
+    settings = _spec(args.settings, flag="--settings")
+    path = render_report(args.summary, args.template, args.out, settings)
+    print(f"report written to {path.resolve()}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prunebench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="build a dataset in the prepared format")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--options", default="{}", help="JSON object of the source's options")
+    p.add_argument("--out", required=True, help="output folder (results/data/<dataset>)")
+    p.set_defaults(func=cmd_prepare)
+
+    for name, func, helptext in (("proxy", cmd_proxy, "train one proxy run and save scores"),
+                                 ("train", cmd_train, "train one run")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--data", required=True, help="prepared dataset folder")
+        p.add_argument("--spec", required=True, help="JSON run settings (written by the workflow)")
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--threads", type=int, default=None)
+        if name == "train":
+            p.add_argument("--method", required=True)
+            p.add_argument("--fraction", type=float, required=True)
+            p.add_argument("--subset", default=None, help="indices from `prunebench select`")
+            p.add_argument("--score", default=None, help="the score the subset was ranked by")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("mean-scores", help="average per-seed score arrays")
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_mean_scores)
+
+    p = sub.add_parser("select", help="choose a static subset from a score file")
+    p.add_argument("--labels", required=True, help="train_y.npy of the prepared dataset")
+    p.add_argument("--scores", default=None, help="score .npy (not needed by random)")
+    p.add_argument("--selector", required=True)
+    p.add_argument("--fraction", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--options", default="{}", help="JSON selector options")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("aggregate", help="collect runs into summary.csv")
+    p.add_argument("--runs", nargs="+", required=True, help="metrics.json of every run")
+    p.add_argument("--proxies", nargs="*", default=[], help="metrics.json of every proxy run")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("report", help="render the HTML report")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--template", required=True)
+    p.add_argument("--settings", default="{}", help="JSON experiment settings shown in the report")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"prunebench {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"prunebench {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

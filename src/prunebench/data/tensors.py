@@ -1,0 +1,74 @@
+"""A prepared dataset held in memory as tensors (on the GPU when there is one).
+
+Images stay uint8 until a batch is drawn: augmentation runs on the batch, then it is
+scaled and normalised. Nothing here loops over single examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .augment import augment_batch
+from .prepared import Prepared
+
+
+@dataclass
+class TensorData:
+    train_x: Tensor
+    train_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+    mean: Tensor
+    std: Tensor
+    kind: str
+    num_classes: int
+
+    @classmethod
+    def from_prepared(cls, data: Prepared, device: torch.device) -> TensorData:
+        meta = data.meta
+        # broadcast shape (1, C, 1, ...) matching the example shape
+        view = (1, -1) + (1,) * (len(meta["shape"]) - 1)
+        return cls(
+            train_x=torch.from_numpy(data.train_x).to(device),
+            train_y=torch.from_numpy(data.train_y).long().to(device),
+            test_x=torch.from_numpy(data.test_x).to(device),
+            test_y=torch.from_numpy(data.test_y).long().to(device),
+            mean=torch.tensor(meta["mean"], dtype=torch.float32, device=device).view(view),
+            std=torch.tensor(meta["std"], dtype=torch.float32, device=device).view(view),
+            kind=meta["kind"],
+            num_classes=int(meta["num_classes"]),
+        )
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train_y)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train_x.shape[1:])
+
+    def normalize(self, x: Tensor) -> Tensor:
+        x = x.float()
+        if self.kind == "image":
+            x = x / 255.0
+        return (x - self.mean) / self.std
+
+    def train_batch(self, indices: Tensor, augment: dict, generator: torch.Generator | None):
+        """Augmented, normalised training inputs and labels for the given example indices."""
+        x = self.train_x[indices]
+        if generator is not None:
+            x = augment_batch(x, generator=generator, **augment)
+        return self.normalize(x), self.train_y[indices]
+
+    def eval_batches(self, split: str, batch_size: int,
+                     indices: Tensor | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+        """Un-augmented, normalised (x, y) batches in dataset order (scores rely on the order)."""
+        xs, ys = (self.train_x, self.train_y) if split == "train" else (self.test_x, self.test_y)
+        if indices is not None:
+            xs, ys = xs[indices], ys[indices]
+        for start in range(0, len(ys), batch_size):
+            yield self.normalize(xs[start:start + batch_size]), ys[start:start + batch_size]

@@ -1,0 +1,47 @@
+"""Data Diet's range selection: skip the very hardest examples, keep the next ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prunebench.errors import UserError
+
+from .quotas import (
+    SUM_TOLERANCE,
+    check_fraction,
+    check_inputs,
+    rank_descending,
+    reject_options,
+    select_by_group,
+)
+
+
+def select_offset(
+    scores: np.ndarray | None,
+    labels: np.ndarray,
+    fraction: float,
+    rng: np.random.Generator,
+    *,
+    class_balanced: bool = True,
+    offset: float = 0.1,
+    **options,
+) -> np.ndarray:
+    """Skip the top round(offset * n) scores, keep the next k; rng is unused."""
+    reject_options("offset", options)
+    check_fraction(fraction)
+    if not 0 <= offset < 1:
+        raise UserError(f"offset must be in [0, 1), got {offset!r}")
+    if offset + fraction > 1 + SUM_TOLERANCE:
+        raise UserError(
+            f"offset + fraction must be <= 1 (offset={offset}, fraction={fraction}): "
+            "not enough examples remain after the skip; lower one of them"
+        )
+    scores, labels = check_inputs(scores, labels)
+
+    def rule(idx: np.ndarray, q: int) -> np.ndarray:
+        # Rounding skip and quota separately can overshoot by one even when
+        # offset + fraction <= 1; then shift the window so it ends at the easiest example.
+        skip = min(round(offset * len(idx)), len(idx) - q)
+        return rank_descending(scores, idx)[skip : skip + q]
+
+    return select_by_group(labels, fraction, class_balanced, rule)

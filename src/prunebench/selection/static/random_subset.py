@@ -1,0 +1,25 @@
+"""Uniform random subset: the baseline every score-based selector must beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .quotas import check_inputs, reject_options, select_by_group
+
+
+def select_random(
+    scores: np.ndarray | None,
+    labels: np.ndarray,
+    fraction: float,
+    rng: np.random.Generator,
+    *,
+    class_balanced: bool = True,
+    **options,
+) -> np.ndarray:
+    """k examples uniformly without replacement; scores are ignored (may be None)."""
+    reject_options("random", options)
+    # Still check scores when given: a length mismatch means the inputs are mixed up.
+    _, labels = check_inputs(scores, labels, need_scores=False)
+    return select_by_group(
+        labels, fraction, class_balanced, lambda idx, q: rng.choice(idx, size=q, replace=False)
+    )

@@ -1,0 +1,40 @@
+"""Choosing the device and making CPU runs reproducible."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import UserError
+
+
+def resolve_device(requested: str) -> torch.device:
+    """`auto` takes a visible GPU if any; `cuda` without one is a clear error, not a crash."""
+    if requested == "cpu":
+        return torch.device("cpu")
+    if requested in ("auto", "cuda"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if requested == "cuda":
+            raise UserError("config key 'device' is 'cuda' but no GPU is visible to this job; "
+                            "set device: auto (or cpu), or run where a GPU is allocated")
+        return torch.device("cpu")
+    raise UserError(f"config key 'device': {requested!r}; choose one of: auto, cpu, cuda")
+
+
+def set_up_compute(device: torch.device, threads: int | None) -> None:
+    """Threads as the scheduler granted; deterministic kernels on the CPU."""
+    if threads:
+        torch.set_num_threads(threads)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def make_generators(seed: int, device: torch.device) -> tuple[torch.Generator, torch.Generator]:
+    """Separate streams for batch order (CPU) and augmentation (on the data's device)."""
+    order = torch.Generator().manual_seed(seed)
+    augment = torch.Generator(device=device).manual_seed(seed + 1_000_003)
+    return order, augment

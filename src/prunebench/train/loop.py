@@ -1,0 +1,157 @@
+"""The one training loop. Every method trains through it; a sampler decides each batch.
+
+SGD with momentum and weight decay, a warm-up + schedule stretched over `schedule_steps`,
+batched augmentation, evaluation after every epoch, phase timers, and callbacks that let
+proxy runs record scores without the loop knowing about them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..config import TrainSettings
+from ..errors import UserError
+from .budget import StepPlan
+from .samplers import Sampler, StepContext
+from .schedule import lr_factor
+from .timers import PhaseTimers
+
+
+class LoopCallback(Protocol):
+    def on_batch(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None: ...
+
+    def on_epoch_end(self, epoch: int, model: torch.nn.Module) -> None: ...
+
+
+@dataclass
+class LoopResult:
+    history: list[dict] = field(default_factory=list)
+    steps: int = 0
+    examples_seen: int = 0
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on GPUs; a no-op context on the CPU (bit-identical runs there)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, batches, device: torch.device) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over (x, y) batches, in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    count = 0
+    for x, y in batches:
+        with autocast(device):
+            logits = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+        count += len(y)
+    model.train(was_training)
+    return loss_sum.item() / count, correct.item() / count
+
+
+def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.SGD:
+    return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                           nesterov=settings.nesterov and settings.momentum > 0,
+                           weight_decay=settings.weight_decay)
+
+
+def make_scheduler(optimizer, settings: TrainSettings, plan: StepPlan, schedule_steps: int):
+    warmup = round(settings.warmup_epochs * schedule_steps / max(settings.epochs, 1))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
+        step, total_steps=schedule_steps, warmup_steps=warmup, schedule=settings.schedule,
+        milestones=settings.milestones, gamma=settings.gamma))
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", leave=False, dynamic_ncols=True)
+
+
+def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
+               settings: TrainSettings, *, device: torch.device, timers: PhaseTimers,
+               generator: torch.Generator, schedule_steps: int | None = None,
+               callbacks: Sequence[LoopCallback] = (), on_epoch: Callable[[dict], None] = None,
+               log: Callable[[str], None] = print, progress: bool | None = None) -> LoopResult:
+    """Train `plan.epochs` epochs of `plan.steps_per_epoch` steps; evaluate after each epoch.
+
+    `schedule_steps` (default: the plan's own steps) is the length the lr schedule is stretched
+    over: a proxy run follows the full run's schedule but stops early.
+    """
+    optimizer = make_optimizer(model, settings)
+    scheduler = make_scheduler(optimizer, settings, plan, schedule_steps or plan.total_steps)
+    result = LoopResult()
+    bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
+    for callback in callbacks:
+        with timers.phase("scoring"):
+            callback.on_epoch_end(0, model)
+    for epoch in range(1, plan.epochs + 1):
+        model.train()
+        ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps)
+        with timers.phase("selection"):
+            sampler.start_epoch(ctx)
+        loss_sum = torch.zeros((), device=device)
+        seen_this_epoch = 0
+        lr = optimizer.param_groups[0]["lr"]
+        for _ in range(plan.steps_per_epoch):
+            ctx.step = result.steps
+            with timers.phase("selection"):
+                batch = sampler.next_batch(ctx)
+            with timers.phase("training"):
+                x, y = data.train_batch(batch.indices, settings.augment, generator)
+                with autocast(device):
+                    logits = model(x)
+                losses = F.cross_entropy(logits.float(), y, reduction="none")
+                weighted = losses if batch.weights is None else losses * batch.weights
+                loss = weighted.mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+            sampler.observe(batch.indices, losses.detach())
+            for callback in callbacks:
+                callback.on_batch(batch.indices, logits.detach(), y)
+            loss_sum += losses.detach().sum()
+            seen_this_epoch += len(y)
+            result.steps += 1
+            if bar is not None:
+                bar.update(1)
+        result.examples_seen += seen_this_epoch
+        train_loss = loss_sum.item() / max(seen_this_epoch, 1)
+        if not math.isfinite(train_loss):
+            raise UserError(f"training diverged: the loss became {train_loss} in epoch {epoch} "
+                            f"at learning rate {lr:.4g}; lower 'lr' (or add warm-up) in the config")
+        with timers.phase("evaluation"):
+            test_loss, test_acc = evaluate(
+                model, data.eval_batches("test", settings.eval_batch_size), device)
+        for callback in callbacks:
+            with timers.phase("scoring"):
+                callback.on_epoch_end(epoch, model)
+        row = {"epoch": epoch, "step": result.steps, "lr": lr, "train_loss": train_loss,
+               "test_loss": test_loss, "test_acc": test_acc, "examples_seen": result.examples_seen,
+               **{f"time_{k}": v for k, v in timers.snapshot().items()}}
+        result.history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if bar is not None:
+            bar.set_postfix(epoch=epoch, test_acc=f"{test_acc:.3f}")
+        else:
+            log(f"epoch {epoch}/{plan.epochs} step {result.steps} lr {lr:.4g} "
+                f"train_loss {train_loss:.4f} test_loss {test_loss:.4f} test_acc {test_acc:.4f}")
+    if bar is not None:
+        bar.close()
+    return result

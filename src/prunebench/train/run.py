@@ -1,0 +1,92 @@
+"""One training job: the `full` reference or a static subset, under the experiment's protocol."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import TrainSettings
+from ..data import load_prepared
+from ..data.tensors import TensorData
+from ..errors import UserError
+from ..methods import METHODS
+from ..models import build_model
+from ..tracking import open_tracker
+from .budget import full_steps, plan_steps
+from .device import make_generators, resolve_device, set_up_compute
+from .loop import train_loop
+from .outputs import write_run_outputs
+from .samplers import SubsetSampler
+from .timers import PhaseTimers
+
+
+def load_subset(path: str | Path, n_train: int) -> np.ndarray:
+    """Indices written by `prunebench select`, checked: sorted, unique, inside the training set."""
+    try:
+        indices = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UserError(f"subset file {path} cannot be read ({exc}); rebuild it with "
+                        f"snakemake --forcerun select_subset {path}") from exc
+    ok = (indices.ndim == 1 and indices.dtype == np.int64 and len(indices) > 0
+          and np.all(np.diff(indices) > 0) and indices[0] >= 0 and indices[-1] < n_train)
+    if not ok:
+        raise UserError(f"subset file {path} is not a sorted list of unique int64 indices below "
+                        f"{n_train}; rebuild it with snakemake --forcerun select_subset {path}")
+    return indices
+
+
+def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: int,
+                 out_dir, subset_path=None, score: str | None = None,
+                 threads: int | None = None) -> dict:
+    """Train one run and write history.csv + metrics.json into `out_dir`; returns the metrics."""
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+    kind = METHODS[method]["kind"]
+    if kind == "static" and subset_path is None:
+        raise UserError(f"method {method!r} trains on a selected subset: pass --subset")
+    started = time.perf_counter()
+    settings = TrainSettings.from_dataset_config(spec["training"])
+    device = resolve_device(spec.get("device", "auto"))
+    set_up_compute(device, threads)
+    prepared = load_prepared(data_dir)
+    data = TensorData.from_prepared(prepared, device)
+    torch.manual_seed(seed)
+    model = build_model(settings.model, data.input_shape, data.num_classes).to(device)
+    if kind == "reference":
+        indices = np.arange(data.n_train, dtype=np.int64)
+    else:
+        indices = load_subset(subset_path, data.n_train)
+    plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
+                      n_used=len(indices), batch_size=settings.batch_size, epochs=settings.epochs)
+    order_gen, augment_gen = make_generators(seed, device)
+    sampler = SubsetSampler(torch.from_numpy(indices).to(device), settings.batch_size, order_gen)
+    timers = PhaseTimers(device)
+    group = "/".join([spec["experiment"], spec["dataset"], method, f"f{fraction}"])
+    tracker = open_tracker(spec.get("wandb", {}), out_dir, name=f"{group}/seed{seed}",
+                           group=group, job_type="train", config={**spec, "method": method,
+                                                                  "fraction": fraction,
+                                                                  "seed": seed})
+    result = train_loop(model, data, sampler, plan, settings, device=device, timers=timers,
+                        generator=augment_gen, on_epoch=lambda row: tracker.log(row, row["step"]))
+    last = result.history[-1]
+    metrics = {
+        "experiment": spec["experiment"], "dataset": spec["dataset"], "model": settings.model,
+        "method": method, "kind": kind, "fraction": fraction, "seed": seed, "score": score,
+        "subset": str(subset_path) if subset_path else None,
+        "protocol": spec["protocol"],
+        "test_acc": last["test_acc"], "test_loss": last["test_loss"],
+        "train_loss": last["train_loss"], "epochs": plan.epochs,
+        "steps_per_epoch": plan.steps_per_epoch, "steps": result.steps,
+        "full_steps": full_steps(data.n_train, settings.batch_size, settings.epochs),
+        "examples_seen": result.examples_seen, "n_train": data.n_train, "n_used": len(indices),
+        "time": timers.snapshot(), "wall_time_s": round(time.perf_counter() - started, 6),
+        "device": str(device), "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "python": platform.python_version(),
+    }
+    write_run_outputs(out_dir, result.history, metrics)
+    tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen")})
+    return metrics

@@ -1,0 +1,36 @@
+"""Shared fixtures: a small prepared dataset written by the real preparation code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prunebench.config import load_schema, validate_config
+from prunebench.data import prepare_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "digits"
+    prepare_dataset("digits", {}, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mnist1d_small_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "mnist1d"
+    prepare_dataset("mnist1d", {"train_size": 400, "test_size": 100}, out)
+    return out
+
+
+def digits_spec(**training) -> dict:
+    config = validate_config({
+        "experiment": "t", "datasets": {"digits": {"model": "digits_cnn", **training}},
+        "methods": ["random"], "fractions": [0.5], "seeds": [0], "device": "cpu",
+    }, load_schema(SCHEMA))
+    return {"experiment": "t", "dataset": "digits", "device": "cpu", "protocol": "budget",
+            "training": config["datasets"]["digits"], "wandb": config["wandb"]}
