@@ -119,3 +119,11 @@ def test_bad_config_stops_with_one_line(tmp_path):
     assert "config key 'methods[1]': 'nope' is not allowed" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("configfile", sorted((ROOT / "experiments").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_experiment_files_plan_without_error(tmp_path, configfile):
+    plan = snakemake(tmp_path, configfile, "-n", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert "train" in plan.stdout
