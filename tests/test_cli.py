@@ -78,3 +78,15 @@ def test_mean_scores_rejects_mismatched_lengths(tmp_path):
     np.save(b, np.zeros(6, np.float32))
     result = prunebench("mean-scores", "--inputs", str(a), str(b), "--out", str(tmp_path / "m.npy"))
     assert_one_line_error(result, "differ in length")
+
+
+def test_check_config(tmp_path):
+    from .conftest import ROOT, SCHEMA
+
+    ok = prunebench("check-config", str(ROOT / "config.yaml"), "--schema", str(SCHEMA))
+    # 2 datasets x (full x 3 seeds + 5 methods x 3 fractions x 3 seeds)
+    assert ok.returncode == 0 and "96 training runs" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("methods: [full\n")
+    assert_one_line_error(prunebench("check-config", str(bad), "--schema", str(SCHEMA)),
+                          "is not valid YAML")

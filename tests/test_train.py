@@ -132,3 +132,14 @@ def test_momentum_reaches_the_optimizer():
     optimizer = make_optimizer(torch.nn.Linear(2, 2), settings)
     assert optimizer.param_groups[0]["momentum"] == 0.8
     assert optimizer.param_groups[0]["weight_decay"] == 0.0005
+
+
+def test_equal_steps_gives_a_subset_the_full_step_count(tmp_path, digits_dir):
+    subset = tmp_path / "subset.npy"
+    np.save(subset, np.arange(0, 1347, 4, dtype=np.int64))  # 337 examples
+    spec = digits_spec(epochs=2, batch_size=64)
+    spec["protocol"] = "equal_steps"
+    metrics = run_training(data_dir=digits_dir, spec=spec, method="random", fraction=0.25,
+                           seed=0, out_dir=tmp_path / "eq", subset_path=subset, threads=1)
+    assert metrics["steps"] == metrics["full_steps"] == 2 * math.ceil(1347 / 64)
+    assert metrics["examples_seen"] > 2 * 337  # several passes over the subset

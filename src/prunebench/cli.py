@@ -1,4 +1,4 @@
-"""prunebench prepare | proxy | mean-scores | select | train | aggregate | report.
+"""prunebench check-config | prepare | proxy | mean-scores | select | train | aggregate | report.
 
 Every Snakemake rule calls one of these. A mistake the user can fix ends in one line on
 stderr and exit status 1, never a traceback. Heavy imports (torch) happen inside commands,
@@ -91,9 +91,23 @@ def cmd_report(args) -> None:
     print(f"report written to {path.resolve()}")
 
 
+def cmd_check_config(args) -> None:
+    from .config import read_config_file
+
+    config = read_config_file(args.config, args.schema)
+    runs = sum(len(config["seeds"]) * (1 if m == "full" else len(config["fractions"]))
+               for m in config["methods"]) * len(config["datasets"])
+    print(f"{args.config}: valid; experiment '{config['experiment']}', {runs} training runs")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prunebench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check-config", help="validate an experiment config file")
+    p.add_argument("config", help="YAML config file, e.g. config.yaml")
+    p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
+    p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("prepare", help="build a dataset in the prepared format")
     p.add_argument("--dataset", required=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import save_npy, write_json
+from ..atomic import save_npy, write_json, write_text
 from ..config import TrainSettings
 from ..data import load_prepared
 from ..data.tensors import TensorData
@@ -157,7 +157,7 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
     out_dir = Path(out_dir)
     for score, array in recorder.arrays.items():
         save_npy(out_dir / proxy_array_file(score, proxy["score_epoch"]), array.astype(np.float32))
-    (out_dir / "history.csv").write_text(history_csv(result.history))
+    write_text(out_dir / "history.csv", history_csv(result.history))
     last = result.history[-1]
     metrics = {
         "experiment": spec["experiment"],
