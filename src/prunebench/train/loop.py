@@ -67,7 +67,7 @@ def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.opt
                            weight_decay=settings.weight_decay)
 
 
-def make_scheduler(optimizer, settings: TrainSettings, plan: StepPlan, schedule_steps: int):
+def make_scheduler(optimizer, settings: TrainSettings, schedule_steps: int):
     warmup = round(settings.warmup_epochs * schedule_steps / max(settings.epochs, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
         step, total_steps=schedule_steps, warmup_steps=warmup, schedule=settings.schedule,
@@ -85,7 +85,8 @@ def _progress(total: int, enabled: bool):
 def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                settings: TrainSettings, *, device: torch.device, timers: PhaseTimers,
                generator: torch.Generator, schedule_steps: int | None = None,
-               callbacks: Sequence[LoopCallback] = (), on_epoch: Callable[[dict], None] = None,
+               callbacks: Sequence[LoopCallback] = (),
+               on_epoch: Callable[[dict], None] | None = None,
                log: Callable[[str], None] = print, progress: bool | None = None) -> LoopResult:
     """Train `plan.epochs` epochs of `plan.steps_per_epoch` steps; evaluate after each epoch.
 
@@ -93,7 +94,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
     over: a proxy run follows the full run's schedule but stops early.
     """
     optimizer = make_optimizer(model, settings)
-    scheduler = make_scheduler(optimizer, settings, plan, schedule_steps or plan.total_steps)
+    scheduler = make_scheduler(optimizer, settings, schedule_steps or plan.total_steps)
     result = LoopResult()
     bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
     for callback in callbacks:
