@@ -1,4 +1,5 @@
-"""Atomic writes: a reader (or a killed job) never sees a half-written result file."""
+"""Result files: atomic writes (no half-written file is ever seen), and array reads that
+fail with one line naming the file and the rule that rebuilds it."""
 
 from __future__ import annotations
 
@@ -52,3 +53,12 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
             np.save(fh, array)
 
     _atomic(path, write)
+
+
+def read_npy(path: str | Path, *, what: str, rule: str) -> np.ndarray:
+    """np.load without pickles; an unreadable file is a UserError naming `rule`."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UserError(f"{what} {path} cannot be read ({exc}); rebuild it with "
+                        f"snakemake --forcerun {rule} {path}") from exc

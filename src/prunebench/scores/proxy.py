@@ -14,17 +14,13 @@ import numpy as np
 import torch
 
 from ..atomic import save_npy, write_json, write_text
-from ..config import TrainSettings
-from ..data import load_prepared
 from ..data.tensors import TensorData
 from ..methods import proxy_array_file
-from ..models import build_model
-from ..tracking import open_tracker
 from ..train.budget import StepPlan, full_steps
-from ..train.device import make_generators, resolve_device, set_up_compute
 from ..train.loop import train_loop
 from ..train.outputs import history_csv
 from ..train.samplers import SubsetSampler
+from ..train.setup import open_run_tracker, set_up_run
 from ..train.timers import PhaseTimers
 from .el2n import el2n_scores
 from .forgetting import ForgettingTracker
@@ -108,50 +104,20 @@ class ScoreRecorder:
 def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None = None) -> dict:
     """Train proxy seed `seed` and save its score arrays and metrics.json into `out_dir`."""
     started = time.perf_counter()
-    settings = TrainSettings.from_dataset_config(spec["training"])
     proxy = spec["proxy"]
-    device = resolve_device(spec.get("device", "auto"))
-    set_up_compute(device, threads)
-    data = TensorData.from_prepared(load_prepared(data_dir), device)
-    torch.manual_seed(seed)
-    model = build_model(settings.model, data.input_shape, data.num_classes).to(device)
+    run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
+    settings, device, data, timers = run.settings, run.device, run.data, run.timers
     full = full_steps(data.n_train, settings.batch_size, settings.epochs)
     plan = StepPlan(proxy["epochs"], full // settings.epochs)
-    order_gen, augment_gen = make_generators(seed, device)
-    sampler = SubsetSampler(
-        torch.arange(data.n_train, device=device), settings.batch_size, order_gen
-    )
-    timers = PhaseTimers(device)
-    recorder = ScoreRecorder(
-        data,
-        proxy["scores"],
-        proxy["score_epoch"],
-        settings.eval_batch_size,
-        proxy["grand_chunk"],
-        timers,
-    )
-    group = "/".join([spec["experiment"], spec["dataset"], "proxy"])
-    tracker = open_tracker(
-        spec.get("wandb", {}),
-        out_dir,
-        name=f"{group}/seed{seed}",
-        group=group,
-        job_type="proxy",
-        config={**spec, "seed": seed},
-    )
-    result = train_loop(
-        model,
-        data,
-        sampler,
-        plan,
-        settings,
-        device=device,
-        timers=timers,
-        generator=augment_gen,
-        schedule_steps=full,
-        callbacks=[recorder],
-        on_epoch=lambda row: tracker.log(row, row["step"]),
-    )
+    sampler = SubsetSampler(torch.arange(data.n_train, device=device), settings.batch_size,
+                            run.order_generator)
+    recorder = ScoreRecorder(data, proxy["scores"], proxy["score_epoch"],
+                             settings.eval_batch_size, proxy["grand_chunk"], timers)
+    tracker = open_run_tracker(spec, out_dir, group_parts=["proxy"], seed=seed,
+                               job_type="proxy", extra={})
+    result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
+                        generator=run.augment_generator, schedule_steps=full,
+                        callbacks=[recorder], on_epoch=lambda row: tracker.log(row, row["step"]))
     if recorder.forgetting is not None:
         recorder.arrays["forgetting"] = recorder.forgetting.scores()
     out_dir = Path(out_dir)

@@ -9,28 +9,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import TrainSettings
-from ..data import load_prepared
-from ..data.tensors import TensorData
+from ..atomic import read_npy
 from ..errors import UserError
 from ..methods import METHODS
-from ..models import build_model
-from ..tracking import open_tracker
 from .budget import full_steps, plan_steps
-from .device import make_generators, resolve_device, set_up_compute
 from .loop import train_loop
 from .outputs import write_run_outputs
 from .samplers import SubsetSampler
-from .timers import PhaseTimers
+from .setup import open_run_tracker, set_up_run
 
 
 def load_subset(path: str | Path, n_train: int) -> np.ndarray:
     """Indices written by `prunebench select`, checked: sorted, unique, inside the training set."""
-    try:
-        indices = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise UserError(f"subset file {path} cannot be read ({exc}); rebuild it with "
-                        f"snakemake --forcerun select_subset {path}") from exc
+    indices = read_npy(path, what="subset file", rule="select_subset")
     ok = (indices.ndim == 1 and indices.dtype == np.int64 and len(indices) > 0
           and np.all(np.diff(indices) > 0) and indices[0] >= 0 and indices[-1] < n_train)
     if not ok:
@@ -49,29 +40,22 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     if kind == "static" and subset_path is None:
         raise UserError(f"method {method!r} trains on a selected subset: pass --subset")
     started = time.perf_counter()
-    settings = TrainSettings.from_dataset_config(spec["training"])
-    device = resolve_device(spec.get("device", "auto"))
-    set_up_compute(device, threads)
-    prepared = load_prepared(data_dir)
-    data = TensorData.from_prepared(prepared, device)
-    torch.manual_seed(seed)
-    model = build_model(settings.model, data.input_shape, data.num_classes).to(device)
+    run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
+    settings, device, data = run.settings, run.device, run.data
     if kind == "reference":
         indices = np.arange(data.n_train, dtype=np.int64)
     else:
         indices = load_subset(subset_path, data.n_train)
     plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
                       n_used=len(indices), batch_size=settings.batch_size, epochs=settings.epochs)
-    order_gen, augment_gen = make_generators(seed, device)
-    sampler = SubsetSampler(torch.from_numpy(indices).to(device), settings.batch_size, order_gen)
-    timers = PhaseTimers(device)
-    group = "/".join([spec["experiment"], spec["dataset"], method, f"f{fraction}"])
-    tracker = open_tracker(spec.get("wandb", {}), out_dir, name=f"{group}/seed{seed}",
-                           group=group, job_type="train", config={**spec, "method": method,
-                                                                  "fraction": fraction,
-                                                                  "seed": seed})
-    result = train_loop(model, data, sampler, plan, settings, device=device, timers=timers,
-                        generator=augment_gen, on_epoch=lambda row: tracker.log(row, row["step"]))
+    sampler = SubsetSampler(torch.from_numpy(indices).to(device), settings.batch_size,
+                            run.order_generator)
+    timers = run.timers
+    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction}"], seed=seed,
+                               job_type="train", extra={"method": method, "fraction": fraction})
+    result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
+                        generator=run.augment_generator,
+                        on_epoch=lambda row: tracker.log(row, row["step"]))
     last = result.history[-1]
     metrics = {
         "experiment": spec["experiment"], "dataset": spec["dataset"], "model": settings.model,

@@ -7,17 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ...atomic import save_npy, write_json
+from ...atomic import read_npy, save_npy, write_json
 from ...errors import UserError
 from . import select_subset
 
 
 def load_scores(path: str | Path, n_train: int) -> np.ndarray:
-    try:
-        scores = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise UserError(f"score file {path} cannot be read ({exc}); rebuild it with "
-                        f"snakemake --forcerun mean_scores {path}") from exc
+    scores = read_npy(path, what="score file", rule="mean_scores")
     if scores.shape != (n_train,):
         raise UserError(f"score file {path} has shape {scores.shape}, expected ({n_train},) to "
                         f"match the training set; rebuild it with snakemake --forcerun "
@@ -50,13 +46,8 @@ def run_selection(*, labels_path, selector: str, fraction: float, seed: int, out
 
 def mean_over_seeds(inputs: list[str | Path], out: str | Path) -> np.ndarray:
     """Average per-seed score arrays (float32, same length) into one score file."""
-    arrays = []
-    for path in inputs:
-        try:
-            arrays.append(np.load(path, allow_pickle=False).astype(np.float64))
-        except (OSError, ValueError, EOFError) as exc:
-            raise UserError(f"proxy score file {path} cannot be read ({exc}); rebuild it with "
-                            f"snakemake --forcerun train_proxy {path}") from exc
+    arrays = [read_npy(path, what="proxy score file", rule="train_proxy").astype(np.float64)
+              for path in inputs]
     if len({a.shape for a in arrays}) != 1:
         raise UserError(f"proxy score files differ in length: {[str(p) for p in inputs]}")
     with np.errstate(invalid="ignore"):

@@ -1,0 +1,50 @@
+"""The set-up every training-like job shares, in one order: proxy runs and training runs alike.
+
+Seeding happens in exactly one place, so a proxy run and a `full` run with the same seed start
+from the same weights and draw the same batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..config import TrainSettings
+from ..data import load_prepared
+from ..data.tensors import TensorData
+from ..models import build_model
+from ..tracking import open_tracker
+from .device import make_generators, resolve_device, set_up_compute
+from .timers import PhaseTimers
+
+
+@dataclass
+class RunParts:
+    settings: TrainSettings
+    device: torch.device
+    data: TensorData
+    model: torch.nn.Module
+    order_generator: torch.Generator  # batch order (CPU)
+    augment_generator: torch.Generator  # augmentation (on the data's device)
+    timers: PhaseTimers
+
+
+def set_up_run(*, data_dir, spec: dict, seed: int, threads: int | None) -> RunParts:
+    """Device, threads, data in memory, seeded model and generators, fresh timers."""
+    settings = TrainSettings.from_dataset_config(spec["training"])
+    device = resolve_device(spec.get("device", "auto"))
+    set_up_compute(device, threads)
+    data = TensorData.from_prepared(load_prepared(data_dir), device)
+    torch.manual_seed(seed)
+    model = build_model(settings.model, data.input_shape, data.num_classes).to(device)
+    order_gen, augment_gen = make_generators(seed, device)
+    return RunParts(settings, device, data, model, order_gen, augment_gen, PhaseTimers(device))
+
+
+def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, job_type: str,
+                     extra: dict):
+    """One W&B run per job, grouped experiment/dataset/<group_parts>."""
+    group = "/".join([spec["experiment"], spec["dataset"], *group_parts])
+    return open_tracker(spec.get("wandb", {}), out_dir, name=f"{group}/seed{seed}", group=group,
+                        job_type=job_type, config={**spec, **extra, "seed": seed})
