@@ -24,7 +24,9 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.lock
 run: setup
 	snakemake --profile workflow/profiles/local
 
+# Under CI=true the system programs of the integration tests (Slurm, Chromium) are installed first.
 test: setup-dev
+	if [ "$$CI" = true ]; then bash tests/system/setup.sh; fi
 	$(BIN)/python -m pytest
 
 lint: setup-dev
