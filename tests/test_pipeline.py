@@ -23,7 +23,10 @@ TINY = {
         "model": "mnist1d_cnn", "epochs": 3, "batch_size": 64, "lr": 0.05,
         "augment": {"crop_padding": 1}, "options": {"train_size": 600, "test_size": 200},
     }},
-    "methods": ["random", "el2n", "grand", "forgetting", "ccs"],
+    "methods": ["random", "el2n", "grand", "forgetting", "ccs", "random_epoch", "crest", "craig",
+                "infobatch"],
+    "dynamic": {"crest": {"subset_size": 60, "num_subsets": 2, "check_interval": 2,
+                          "drop_interval": 1, "drop_watch": 1}},
     "fractions": [0.5],
     "seeds": [0, 1],
     "proxy": {"seeds": 2, "epochs": 2, "score_epoch": 1},
@@ -52,7 +55,8 @@ def test_every_output_exists_and_is_sound(tiny_run):
     workdir, _ = tiny_run
     results = workdir / "results" / "tiny"
     summary = pd.read_csv(results / "summary.csv")
-    assert len(summary) == 2 + 5 * 2  # full x 2 seeds + 5 methods x 1 fraction x 2 seeds
+    # full and infobatch (own budget) at fraction 1, 7 methods x 1 fraction, all x 2 seeds
+    assert len(summary) == 2 * (2 + 7)
     assert set(summary.method) == {"full", *TINY["methods"]}
     assert summary.test_acc.between(0, 1).all()
     for phase in ("scoring", "selection", "training", "evaluation", "total"):
@@ -63,6 +67,16 @@ def test_every_output_exists_and_is_sound(tiny_run):
     assert (summary[summary.method == "random"].n_used == 300).all()
     assert (summary[summary.method == "full"].steps == 3 * 10).all()  # 3 epochs of 600/64
     assert (summary[summary.method == "el2n"].steps == 3 * 5).all()  # 300 examples: 5 steps
+    for method in ("random_epoch", "crest", "craig"):  # dynamic: f x the full steps
+        rows = summary[summary.method == method]
+        assert (rows.steps == 3 * 5).all() and (rows.time_scoring == 0).all(), method
+    assert (summary[summary.method == "infobatch"].steps <= 3 * 10).all()
+    crest_run = results / "runs/mnist1d/mnist1d_cnn/crest/f0.5/seed0"
+    selections = pd.read_csv(crest_run / "selections.csv")
+    assert selections.reason.iloc[0] == "initial" and (selections.pool_size <= 600).all()
+    crest_metrics = json.loads((crest_run / "metrics.json").read_text())
+    assert crest_metrics["time"]["selection/hessian"] > 0
+    assert crest_metrics["counts"]["forward_examples"] > crest_metrics["examples_seen"]
 
     for seed in (0, 1):
         proxy = results / "proxy" / "mnist1d" / "mnist1d_cnn" / f"seed{seed}"

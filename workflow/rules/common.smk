@@ -4,7 +4,14 @@ import sys
 
 from prunebench.config import load_schema, validate_config
 from prunebench.errors import UserError
-from prunebench.methods import METHODS, method_score, proxy_array_file, selector_options
+from prunebench.methods import (
+    METHODS,
+    method_fractions,
+    method_score,
+    proxy_array_file,
+    sampler_options,
+    selector_options,
+)
 
 try:
     _validated = validate_config(
@@ -72,7 +79,7 @@ def train_spec(wildcards):
     return _as_json({
         "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
         "protocol": config["protocol"], "training": training_section(wildcards.dataset),
-        "wandb": config["wandb"],
+        "sampler_options": sampler_options(wildcards.method, config), "wandb": config["wandb"],
     })
 
 
@@ -120,7 +127,7 @@ def subset_flag(wildcards, input):
 
 
 def run_fractions(method):
-    return [1.0] if METHODS[method]["kind"] == "reference" else config["fractions"]
+    return method_fractions(method, config["fractions"])
 
 
 def all_run_metrics():

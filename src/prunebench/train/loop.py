@@ -67,11 +67,29 @@ def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.opt
                            weight_decay=settings.weight_decay)
 
 
-def make_scheduler(optimizer, settings: TrainSettings, schedule_steps: int):
-    warmup = round(settings.warmup_epochs * schedule_steps / max(settings.epochs, 1))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
-        step, total_steps=schedule_steps, warmup_steps=warmup, schedule=settings.schedule,
-        milestones=settings.milestones, gamma=settings.gamma))
+class LearningRate:
+    """Peak lr x the schedule's factor at a point of the run, measured in planned steps.
+
+    The point is `epoch - 1 + i / n` epochs (step i of an epoch of n steps), so a sampler that
+    trains fewer steps in some epochs (InfoBatch) still follows the whole schedule; with the
+    planned n it is exactly the global step.
+    """
+
+    def __init__(self, settings: TrainSettings, schedule_steps: int, steps_per_epoch: int):
+        self.settings = settings
+        self.schedule_steps = schedule_steps
+        self.steps_per_epoch = steps_per_epoch
+        self.warmup = round(settings.warmup_epochs * schedule_steps / max(settings.epochs, 1))
+
+    def at(self, epoch: int, step_in_epoch: int, steps_in_epoch: int) -> float:
+        point = (epoch - 1) * self.steps_per_epoch
+        if steps_in_epoch == self.steps_per_epoch:
+            point += step_in_epoch
+        else:
+            point += step_in_epoch * self.steps_per_epoch / steps_in_epoch
+        s = self.settings
+        return s.lr * lr_factor(point, total_steps=self.schedule_steps, warmup_steps=self.warmup,
+                                schedule=s.schedule, milestones=s.milestones, gamma=s.gamma)
 
 
 def _progress(total: int, enabled: bool):
@@ -88,13 +106,14 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                callbacks: Sequence[LoopCallback] = (),
                on_epoch: Callable[[dict], None] | None = None,
                log: Callable[[str], None] = print, progress: bool | None = None) -> LoopResult:
-    """Train `plan.epochs` epochs of `plan.steps_per_epoch` steps; evaluate after each epoch.
+    """Train `plan.epochs` epochs of `plan.steps_per_epoch` steps (or as many as the sampler's
+    `epoch_steps` says); evaluate after each epoch.
 
     `schedule_steps` (default: the plan's own steps) is the length the lr schedule is stretched
     over: a proxy run follows the full run's schedule but stops early.
     """
     optimizer = make_optimizer(model, settings)
-    scheduler = make_scheduler(optimizer, settings, schedule_steps or plan.total_steps)
+    learning_rate = LearningRate(settings, schedule_steps or plan.total_steps, plan.steps_per_epoch)
     result = LoopResult()
     bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
     for callback in callbacks:
@@ -107,9 +126,12 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
         seen_this_epoch = 0
-        lr = optimizer.param_groups[0]["lr"]
-        for _ in range(plan.steps_per_epoch):
+        steps_in_epoch = sampler.epoch_steps(epoch, plan.steps_per_epoch)
+        lr = learning_rate.at(epoch, 0, steps_in_epoch)
+        for i in range(steps_in_epoch):
             ctx.step = result.steps
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate.at(epoch, i, steps_in_epoch)
             with timers.phase("selection"):
                 batch = sampler.next_batch(ctx)
             with timers.phase("training"):
@@ -122,7 +144,6 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                scheduler.step()
             sampler.observe(batch.indices, losses.detach())
             for callback in callbacks:
                 callback.on_batch(batch.indices, logits.detach(), y)

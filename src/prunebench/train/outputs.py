@@ -6,13 +6,21 @@ import csv
 import io
 from pathlib import Path
 
-from ..atomic import write_json, write_text
+import numpy as np
+
+from ..atomic import save_npz, write_json, write_text
+from .samplers import SelectionRecord
+
+SELECTION_COLUMNS = ("step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
+                     "selection_s")
 
 
 def history_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        # sub-phase timers (e.g. selection/drop) may first appear in a later epoch
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(buffer, fieldnames=fields, restval=0.0, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
@@ -23,3 +31,31 @@ def write_run_outputs(out_dir: str | Path, history: list[dict], metrics: dict) -
     out_dir = Path(out_dir)
     write_text(out_dir / "history.csv", history_csv(history))
     write_json(out_dir / "metrics.json", metrics)
+
+
+def selections_csv(records: list[SelectionRecord]) -> str:
+    rows = [{"step": r.step, "epoch": r.epoch, "reason": r.reason,
+             "rel_error": "" if r.rel_error is None else f"{r.rel_error:.6g}",
+             "pool_size": r.pool_size, "n_selected": len(r.indices),
+             "selection_s": f"{r.seconds:.6f}"} for r in records]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_selection_log(out_dir: str | Path, records: list[SelectionRecord]) -> None:
+    """selections.csv (one row per selection) and selected.npz (what each selection picked:
+    selection s is indices[offsets[s]:offsets[s + 1]], with its weights)."""
+    out_dir = Path(out_dir)
+    sizes = [len(r.indices) for r in records]
+    empty = np.zeros(0)
+    save_npz(out_dir / "selected.npz",
+             steps=np.array([r.step for r in records], dtype=np.int64),
+             offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+             indices=np.concatenate([r.indices.numpy() for r in records] or [empty]).astype(
+                 np.int64),
+             weights=np.concatenate([r.weights.numpy() for r in records] or [empty]).astype(
+                 np.float32))
+    write_text(out_dir / "selections.csv", selections_csv(records))

@@ -1,4 +1,4 @@
-"""One training job: the `full` reference or a static subset, under the experiment's protocol."""
+"""One training job: `full`, a static subset or a dynamic method, under the protocol."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import torch
 from ..atomic import read_npy
 from ..errors import UserError
 from ..methods import METHODS
+from ..selection.dynamic import SAMPLERS, SamplerSetup
 from .budget import full_steps, plan_steps
 from .loop import train_loop
-from .outputs import write_run_outputs
+from .outputs import write_run_outputs, write_selection_log
 from .samplers import SubsetSampler
-from .setup import open_run_tracker, set_up_run
+from .setup import RunParts, open_run_tracker, set_up_run
 
 
 def load_subset(path: str | Path, n_train: int) -> np.ndarray:
@@ -28,6 +29,26 @@ def load_subset(path: str | Path, n_train: int) -> np.ndarray:
         raise UserError(f"subset file {path} is not a sorted list of unique int64 indices below "
                         f"{n_train}; rebuild it with snakemake --forcerun select_subset {path}")
     return indices
+
+
+def make_sampler(method: str, run: RunParts, spec: dict, fraction: float, subset_path):
+    """The method's sampler and the examples per epoch its step budget is computed from."""
+    entry, data = METHODS[method], run.data
+    batch_size = run.settings.batch_size
+    if entry["kind"] == "dynamic":
+        setup = SamplerSetup(
+            labels=data.train_y, num_classes=data.num_classes, fraction=fraction,
+            batch_size=batch_size, eval_batch_size=run.settings.eval_batch_size,
+            epochs=run.settings.epochs, generator=run.order_generator,
+            options=spec.get("sampler_options") or {})
+        return SAMPLERS[entry["sampler"]](setup), setup.n_budget
+    if entry["kind"] == "reference":
+        indices = np.arange(data.n_train, dtype=np.int64)
+    else:
+        indices = load_subset(subset_path, data.n_train)
+    sampler = SubsetSampler(torch.from_numpy(indices).to(run.device), batch_size,
+                            run.order_generator)
+    return sampler, len(indices)
 
 
 def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: int,
@@ -42,14 +63,9 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     started = time.perf_counter()
     run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
     settings, device, data = run.settings, run.device, run.data
-    if kind == "reference":
-        indices = np.arange(data.n_train, dtype=np.int64)
-    else:
-        indices = load_subset(subset_path, data.n_train)
+    sampler, n_used = make_sampler(method, run, spec, fraction, subset_path)
     plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
-                      n_used=len(indices), batch_size=settings.batch_size, epochs=settings.epochs)
-    sampler = SubsetSampler(torch.from_numpy(indices).to(device), settings.batch_size,
-                            run.order_generator)
+                      n_used=n_used, batch_size=settings.batch_size, epochs=settings.epochs)
     timers = run.timers
     tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction}"], seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
@@ -57,6 +73,9 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
                         generator=run.augment_generator,
                         on_epoch=lambda row: tracker.log(row, row["step"]))
     last = result.history[-1]
+    extra = sampler.outputs()
+    if extra.selections:
+        write_selection_log(out_dir, extra.selections)
     metrics = {
         "experiment": spec["experiment"], "dataset": spec["dataset"], "model": settings.model,
         "method": method, "kind": kind, "fraction": fraction, "seed": seed, "score": score,
@@ -66,7 +85,12 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
         "train_loss": last["train_loss"], "epochs": plan.epochs,
         "steps_per_epoch": plan.steps_per_epoch, "steps": result.steps,
         "full_steps": full_steps(data.n_train, settings.batch_size, settings.epochs),
-        "examples_seen": result.examples_seen, "n_train": data.n_train, "n_used": len(indices),
+        "examples_seen": result.examples_seen, "n_train": data.n_train, "n_used": n_used,
+        "counts": {"forward_examples": result.examples_seen + extra.forward_examples,
+                   "backward_examples": result.examples_seen + extra.backward_examples,
+                   "selection_forward_examples": extra.forward_examples,
+                   "selection_backward_examples": extra.backward_examples},
+        "sampler": extra.extra,
         "time": timers.snapshot(), "wall_time_s": round(time.perf_counter() - started, 6),
         "device": str(device), "threads": torch.get_num_threads(),
         "torch": torch.__version__, "python": platform.python_version(),

@@ -7,7 +7,7 @@ other classes with the same methods, so the loop never branches on the method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
@@ -31,19 +31,63 @@ class StepContext:
     step: int
 
 
+@dataclass
+class SelectionRecord:
+    """One selection a dynamic sampler made: when, why, and what it picked."""
+
+    step: int
+    epoch: int
+    reason: str  # "initial", "check failed", "epoch start"
+    rel_error: float | None  # the quadratic check that triggered it (None: no check)
+    pool_size: int
+    indices: Tensor  # int64 dataset indices, in selection order
+    weights: Tensor  # float32 loss weights of those indices
+    seconds: float
+
+
+@dataclass
+class SamplerOutputs:
+    """What a sampler reports after training, for metrics.json and the run directory."""
+
+    forward_examples: int = 0  # examples forwarded outside the training step (proxies, checks)
+    backward_examples: int = 0  # examples back-propagated outside it (coreset gradient, Hessian)
+    selections: list[SelectionRecord] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # sampler-specific numbers for metrics.json
+
+
 class Sampler(Protocol):
     def start_epoch(self, ctx: StepContext) -> None: ...
+
+    def epoch_steps(self, epoch: int, planned: int) -> int: ...
 
     def next_batch(self, ctx: StepContext) -> Batch: ...
 
     def observe(self, indices: Tensor, losses: Tensor) -> None: ...
+
+    def outputs(self) -> SamplerOutputs: ...
 
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
 
 
-class SubsetSampler:
+class BaseSampler:
+    """Defaults for the optional parts of the protocol: plan's steps, nothing observed."""
+
+    def start_epoch(self, ctx: StepContext) -> None:
+        pass
+
+    def epoch_steps(self, epoch: int, planned: int) -> int:
+        return planned
+
+    def observe(self, indices: Tensor, losses: Tensor) -> None:
+        pass
+
+    def outputs(self) -> SamplerOutputs:
+        return SamplerOutputs()
+
+
+class SubsetSampler(BaseSampler):
     """Shuffled passes over a fixed index set; a pass's last batch may be smaller.
 
     When an epoch has more steps than one pass (the equal-steps protocol) the next pass starts
@@ -57,9 +101,6 @@ class SubsetSampler:
         self._order: Tensor | None = None
         self._cursor = 0
 
-    def start_epoch(self, ctx: StepContext) -> None:
-        pass
-
     def _new_pass(self) -> None:
         perm = torch.randperm(len(self.indices), generator=self.generator)
         self._order = self.indices[perm.to(self.indices.device)]
@@ -71,9 +112,6 @@ class SubsetSampler:
         batch = self._order[self._cursor:self._cursor + self.batch_size]
         self._cursor += len(batch)
         return Batch(batch)
-
-    def observe(self, indices: Tensor, losses: Tensor) -> None:
-        pass
 
     def state_dict(self) -> dict:
         return {"order": self._order, "cursor": self._cursor}

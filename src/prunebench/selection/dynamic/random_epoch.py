@@ -1,0 +1,40 @@
+"""random_epoch: a fresh uniform subset of round(f * N) examples every epoch, weight 1.
+
+CREST's random baseline: the same steps as CREST, no selection cost beyond a permutation.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ...train.samplers import BaseSampler, Batch, SamplerOutputs, StepContext
+from .common import SamplerSetup, WeightedPasses, uniform_draw
+
+
+class RandomEpochSampler(BaseSampler):
+    def __init__(self, setup: SamplerSetup):
+        self.setup = setup
+        self.passes = WeightedPasses(setup.batch_size, setup.generator)
+        self.draws = 0
+
+    def start_epoch(self, ctx: StepContext) -> None:
+        subset = uniform_draw(self.setup.n_train, self.setup.n_budget, self.setup.generator)
+        self.passes.reset(subset.to(self.setup.labels.device), None)
+        self.draws += 1
+
+    def next_batch(self, ctx: StepContext) -> Batch:
+        return self.passes.next()
+
+    def observe(self, indices: Tensor, losses: Tensor) -> None:
+        pass
+
+    def outputs(self) -> SamplerOutputs:
+        return SamplerOutputs(extra={"subsets_drawn": self.draws,
+                                     "subset_size": self.setup.n_budget})
+
+    def state_dict(self) -> dict:
+        return {"passes": self.passes.state_dict(), "draws": self.draws}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.passes.load_state_dict(state["passes"])
+        self.draws = state["draws"]
