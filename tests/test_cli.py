@@ -85,7 +85,7 @@ def test_check_config(tmp_path):
 
     ok = prunebench("check-config", str(ROOT / "config.yaml"), "--schema", str(SCHEMA))
     # 2 datasets x (full x 3 seeds + 5 methods x 3 fractions x 3 seeds)
-    assert ok.returncode == 0 and "96 training runs" in ok.stdout
+    assert ok.returncode == 0 and "132 training runs" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("methods: [full\n")
     assert_one_line_error(prunebench("check-config", str(bad), "--schema", str(SCHEMA)),

@@ -61,7 +61,8 @@ def test_default_config_file_is_valid():
     config = read_config_file(ROOT / "config.yaml", SCHEMA)
     assert config["experiment"] == "quickstart"
     assert set(config["datasets"]) == {"digits", "mnist1d"}
-    assert set(config["methods"]) == {"full", "random", "el2n", "grand", "forgetting", "ccs"}
+    assert set(config["methods"]) == {"full", "random", "el2n", "grand", "forgetting", "ccs",
+                                      "random_epoch", "crest"}
     assert config["fractions"] == [0.3, 0.5, 0.7] and config["seeds"] == [0, 1, 2]
 
 

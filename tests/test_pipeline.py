@@ -55,8 +55,8 @@ def test_every_output_exists_and_is_sound(tiny_run):
     workdir, _ = tiny_run
     results = workdir / "results" / "tiny"
     summary = pd.read_csv(results / "summary.csv")
-    # full and infobatch (own budget) at fraction 1, 7 methods x 1 fraction, all x 2 seeds
-    assert len(summary) == 2 * (2 + 7)
+    # full and infobatch (own budget) at fraction 1, 8 methods x 1 fraction, all x 2 seeds
+    assert len(summary) == 2 * (2 + 8)
     assert set(summary.method) == {"full", *TINY["methods"]}
     assert summary.test_acc.between(0, 1).all()
     for phase in ("scoring", "selection", "training", "evaluation", "total"):

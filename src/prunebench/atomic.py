@@ -55,6 +55,14 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
     _atomic(path, write)
 
 
+def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    _atomic(path, write)
+
+
 def read_npy(path: str | Path, *, what: str, rule: str) -> np.ndarray:
     """np.load without pickles; an unreadable file is a UserError naming `rule`."""
     try:

@@ -93,9 +93,10 @@ def cmd_report(args) -> None:
 
 def cmd_check_config(args) -> None:
     from .config import read_config_file
+    from .methods import method_fractions
 
     config = read_config_file(args.config, args.schema)
-    runs = sum(len(config["seeds"]) * (1 if m == "full" else len(config["fractions"]))
+    runs = sum(len(config["seeds"]) * len(method_fractions(m, config["fractions"]))
                for m in config["methods"]) * len(config["datasets"])
     print(f"{args.config}: valid; experiment '{config['experiment']}', {runs} training runs")
 

@@ -71,7 +71,7 @@ def proxy_spec(wildcards):
     return _as_json({
         "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
         "training": training_section(wildcards.dataset), "proxy": config["proxy"],
-        "wandb": config["wandb"],
+        "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
     })
 
 
@@ -79,7 +79,8 @@ def train_spec(wildcards):
     return _as_json({
         "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
         "protocol": config["protocol"], "training": training_section(wildcards.dataset),
-        "sampler_options": sampler_options(wildcards.method, config), "wandb": config["wandb"],
+        "sampler_options": sampler_options(wildcards.method, config),
+        "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
     })
 
 

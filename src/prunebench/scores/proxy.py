@@ -20,7 +20,7 @@ from ..train.budget import StepPlan, full_steps
 from ..train.loop import train_loop
 from ..train.outputs import history_csv
 from ..train.samplers import SubsetSampler
-from ..train.setup import open_run_tracker, set_up_run
+from ..train.setup import open_run_tracker, run_checkpoint, set_up_run
 from ..train.timers import PhaseTimers
 from .el2n import el2n_scores
 from .forgetting import ForgettingTracker
@@ -86,6 +86,21 @@ class ScoreRecorder:
                 "grand_last", lambda b: grand_last_scores(model, b)
             )
 
+    def state_dict(self) -> dict:
+        tracker = self.forgetting
+        return {"arrays": self.arrays, "pass_seconds": self.pass_seconds,
+                "training_seconds_at_k": self.training_seconds_at_k, "el2n_sum": self._el2n_sum,
+                "forgetting": None if tracker is None else
+                (tracker.prev_correct, tracker.ever_correct, tracker.n_forgotten)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.arrays, self.pass_seconds = state["arrays"], state["pass_seconds"]
+        self.training_seconds_at_k = state["training_seconds_at_k"]
+        self._el2n_sum = state["el2n_sum"]
+        if self.forgetting is not None:
+            tracker = self.forgetting
+            tracker.prev_correct, tracker.ever_correct, tracker.n_forgotten = state["forgetting"]
+
     def costs(self) -> dict[str, float]:
         """Seconds each score costs: proxy training up to when it exists plus its own passes."""
         out = {}
@@ -115,9 +130,11 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
                              settings.eval_batch_size, proxy["grand_chunk"], timers)
     tracker = open_run_tracker(spec, out_dir, group_parts=["proxy"], seed=seed,
                                job_type="proxy", extra={})
+    checkpoint = run_checkpoint(out_dir, spec, run, "proxy", seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
                         generator=run.augment_generator, schedule_steps=full,
-                        callbacks=[recorder], on_epoch=lambda row: tracker.log(row, row["step"]))
+                        callbacks=[recorder], on_epoch=lambda row: tracker.log(row, row["step"]),
+                        checkpoint=checkpoint)
     if recorder.forgetting is not None:
         recorder.arrays["forgetting"] = recorder.forgetting.scores()
     out_dir = Path(out_dir)
@@ -142,5 +159,6 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
         "device": str(device),
     }
     write_json(out_dir / "metrics.json", metrics)
+    checkpoint.remove()
     tracker.finish({"test_acc": last["test_acc"]})
     return metrics

@@ -20,6 +20,7 @@ from torch import Tensor
 from ..config import TrainSettings
 from ..errors import UserError
 from .budget import StepPlan
+from .checkpoint import Checkpoint
 from .samplers import Sampler, StepContext
 from .schedule import lr_factor
 from .timers import PhaseTimers
@@ -29,6 +30,10 @@ class LoopCallback(Protocol):
     def on_batch(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None: ...
 
     def on_epoch_end(self, epoch: int, model: torch.nn.Module) -> None: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
 
 
 @dataclass
@@ -105,21 +110,30 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                generator: torch.Generator, schedule_steps: int | None = None,
                callbacks: Sequence[LoopCallback] = (),
                on_epoch: Callable[[dict], None] | None = None,
-               log: Callable[[str], None] = print, progress: bool | None = None) -> LoopResult:
+               log: Callable[[str], None] = print, progress: bool | None = None,
+               checkpoint: Checkpoint | None = None) -> LoopResult:
     """Train `plan.epochs` epochs of `plan.steps_per_epoch` steps (or as many as the sampler's
     `epoch_steps` says); evaluate after each epoch.
 
     `schedule_steps` (default: the plan's own steps) is the length the lr schedule is stretched
-    over: a proxy run follows the full run's schedule but stops early.
+    over: a proxy run follows the full run's schedule but stops early. With a `checkpoint`, a
+    saved state is resumed from and a new one saved every `checkpoint.every` epochs.
     """
     optimizer = make_optimizer(model, settings)
     learning_rate = LearningRate(settings, schedule_steps or plan.total_steps, plan.steps_per_epoch)
     result = LoopResult()
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        _restore(saved, model, optimizer, sampler, callbacks, timers, result)
+    else:
+        for callback in callbacks:
+            with timers.phase("scoring"):
+                callback.on_epoch_end(0, model)
+    first_epoch = 1 if saved is None else saved["epoch"] + 1
     bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
-    for callback in callbacks:
-        with timers.phase("scoring"):
-            callback.on_epoch_end(0, model)
-    for epoch in range(1, plan.epochs + 1):
+    if bar is not None:
+        bar.update(result.steps)
+    for epoch in range(first_epoch, plan.epochs + 1):
         model.train()
         ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps)
         with timers.phase("selection"):
@@ -174,6 +188,26 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         else:
             log(f"epoch {epoch}/{plan.epochs} step {result.steps} lr {lr:.4g} "
                 f"train_loss {train_loss:.4f} test_loss {test_loss:.4f} test_acc {test_acc:.4f}")
+        if checkpoint is not None and checkpoint.due(epoch, plan.epochs):
+            checkpoint.save(epoch, _capture(model, optimizer, sampler, callbacks, timers, result))
     if bar is not None:
         bar.close()
     return result
+
+
+def _capture(model, optimizer, sampler, callbacks, timers, result: LoopResult) -> dict:
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "sampler": sampler.state_dict(), "callbacks": [c.state_dict() for c in callbacks],
+            "timers": timers.state_dict(), "history": result.history, "steps": result.steps,
+            "examples_seen": result.examples_seen}
+
+
+def _restore(state: dict, model, optimizer, sampler, callbacks, timers, result) -> None:
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    sampler.load_state_dict(state["sampler"])
+    for callback, saved in zip(callbacks, state["callbacks"], strict=True):
+        callback.load_state_dict(saved)
+    timers.load_state_dict(state["timers"])
+    result.history = list(state["history"])
+    result.steps, result.examples_seen = state["steps"], state["examples_seen"]

@@ -17,7 +17,7 @@ from .budget import full_steps, plan_steps
 from .loop import train_loop
 from .outputs import write_run_outputs, write_selection_log
 from .samplers import SubsetSampler
-from .setup import RunParts, open_run_tracker, set_up_run
+from .setup import RunParts, open_run_tracker, run_checkpoint, set_up_run
 
 
 def load_subset(path: str | Path, n_train: int) -> np.ndarray:
@@ -69,9 +69,10 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     timers = run.timers
     tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction}"], seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
+    checkpoint = run_checkpoint(out_dir, spec, run, method, fraction, seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
                         generator=run.augment_generator,
-                        on_epoch=lambda row: tracker.log(row, row["step"]))
+                        on_epoch=lambda row: tracker.log(row, row["step"]), checkpoint=checkpoint)
     last = result.history[-1]
     extra = sampler.outputs()
     if extra.selections:
@@ -96,5 +97,6 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
         "torch": torch.__version__, "python": platform.python_version(),
     }
     write_run_outputs(out_dir, result.history, metrics)
+    checkpoint.remove()
     tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen")})
     return metrics

@@ -7,6 +7,7 @@ from the same weights and draw the same batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -15,6 +16,7 @@ from ..data import load_prepared
 from ..data.tensors import TensorData
 from ..models import build_model
 from ..tracking import open_tracker
+from .checkpoint import Checkpoint, fingerprint
 from .device import make_generators, resolve_device, set_up_compute
 from .timers import PhaseTimers
 
@@ -48,3 +50,12 @@ def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, 
     group = "/".join([spec["experiment"], spec["dataset"], *group_parts])
     return open_tracker(spec.get("wandb", {}), out_dir, name=f"{group}/seed{seed}", group=group,
                         job_type=job_type, config={**spec, **extra, "seed": seed})
+
+
+def run_checkpoint(out_dir, spec: dict, run: RunParts, *identity) -> Checkpoint:
+    """The job's checkpoint file (out_dir/checkpoint.pt), every `checkpoint_every` epochs (0:
+    never), keyed by the job's settings so a stale one from other settings is never resumed."""
+    settings = {k: v for k, v in spec.items() if k not in ("checkpoint_every", "wandb")}
+    return Checkpoint(Path(out_dir) / "checkpoint.pt", spec.get("checkpoint_every", 0),
+                      [run.order_generator, run.augment_generator],
+                      key=fingerprint(settings, *identity))
