@@ -86,7 +86,7 @@ def test_crest_trains_with_one_backward_per_step_outside_selection(digits_dir):
 
 
 def test_crest_check_forwards_only_the_random_subsets(digits_dir):
-    spec = spec_for("crest", epochs=1, **SMALL_CREST)
+    spec = spec_for("crest", epochs=2, **SMALL_CREST)
     run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
     sampler, n_used = make_sampler("crest", run, spec, 0.3, None)
     forwarded = {"n": 0}
@@ -103,7 +103,7 @@ def test_crest_check_forwards_only_the_random_subsets(digits_dir):
 
     sampler.check = counted_check
     plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train, n_used=n_used,
-                      batch_size=64, epochs=1)
+                      batch_size=64, epochs=2)
     train_loop(run.model, run.data, sampler, plan, run.settings, device=run.device,
                timers=run.timers, generator=run.augment_generator, log=lambda _: None,
                progress=False)
@@ -115,8 +115,7 @@ def test_crest_check_forwards_only_the_random_subsets(digits_dir):
 def test_smaller_tau_never_reselects_less_and_zero_reselects_at_every_check(digits_dir):
     failed = {}
     for tau in (0.0, 0.02, 0.2, 1e9):
-        spec = spec_for("crest", epochs=2, **{**SMALL_CREST, "tau": tau,
-                                               "reselect_each_epoch": False})
+        spec = spec_for("crest", epochs=3, **{**SMALL_CREST, "tau": tau})
         sampler, _, _ = train_with(digits_dir, "crest", 0.5, spec)
         out = sampler.outputs()
         failed[tau] = sum(r.reason == "check failed" for r in out.selections)

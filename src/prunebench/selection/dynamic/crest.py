@@ -9,7 +9,10 @@ about B examples (weights normalised to mean 1). A quadratic model of the loss i
 that point. Training cycles through the m coresets, one optimizer step each. Every
 `check_interval` steps the loss on the same random subsets (one forward over m * r examples,
 never the whole training set) is compared with the model's prediction; when
-|true - approx| > tau * true the coresets are selected again. The reference code's faults
+|true - approx| > tau * true the coresets are selected again. As in the reference code, the
+first epoch trains on the initial coresets without checks (at initialisation the loss moves
+too fast for any quadratic model), and they are re-picked once at the start of epoch 2 (every
+epoch with `reselect_each_epoch`); checks run from then on. The reference code's faults
 (a second backward on every step, checks over the whole training set) are not copied: the
 training step is the loop's single backward, and the Hessian is estimated at selection only.
 """
@@ -59,11 +62,12 @@ class CrestSampler(BaseSampler):
             self.dropped_at.append((ctx.epoch, len(dropped)))
         if not self.coresets:
             self.select(ctx, "initial", None)
-        elif self.reselect_each_epoch:
+        elif self.reselect_each_epoch or ctx.epoch == 2:
             self.select(ctx, "epoch start", None)
 
     def next_batch(self, ctx: StepContext) -> Batch:
-        if self.since_selection and self.since_selection % self.check_interval == 0:
+        checking = ctx.epoch > 1  # the first epoch runs on the initial coresets, unchecked
+        if checking and self.since_selection and self.since_selection % self.check_interval == 0:
             rel_error = self.check(ctx)
             if rel_error > self.tau:
                 self.select(ctx, "check failed", rel_error)
