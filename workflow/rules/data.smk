@@ -1,4 +1,7 @@
 # Stage 1: build each dataset once in the prepared format (results/data/<dataset>/).
+# Real sources (cifar10, cifar100, tinyimagenet, snli) read their raw files from
+# resources/<dataset>/ under the working directory, downloading them there when absent. A local
+# rule: on a cluster it runs where the workflow runs (the login node, which has network).
 
 
 localrules:

@@ -1,17 +1,20 @@
 """A prepared dataset held in memory as tensors (on the GPU when there is one).
 
 Images stay uint8 until a batch is drawn: augmentation runs on the batch, then it is
-scaled and normalised. Nothing here loops over single examples.
+scaled and normalised. Text (kind "text") is int32 (N, 3, L) token ids, attention mask and
+token types: it is never augmented and `normalize` only widens it to int64 for the embedding.
+Nothing here loops over single examples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
+from ..errors import UserError
 from .augment import augment_batch
 from .prepared import Prepared
 
@@ -26,6 +29,7 @@ class TensorData:
     std: Tensor
     kind: str
     num_classes: int
+    meta: dict = field(default_factory=dict)  # meta.json (text models read the tokenizer here)
 
     @classmethod
     def from_prepared(cls, data: Prepared, device: torch.device) -> TensorData:
@@ -41,6 +45,7 @@ class TensorData:
             std=torch.tensor(meta["std"], dtype=torch.float32, device=device).view(view),
             kind=meta["kind"],
             num_classes=int(meta["num_classes"]),
+            meta=meta,
         )
 
     @property
@@ -52,6 +57,8 @@ class TensorData:
         return tuple(self.train_x.shape[1:])
 
     def normalize(self, x: Tensor) -> Tensor:
+        if self.kind == "text":
+            return x.long()  # ids stay ids; the text model embeds them
         x = x.float()
         if self.kind == "image":
             x = x / 255.0
@@ -60,7 +67,9 @@ class TensorData:
     def train_batch(self, indices: Tensor, augment: dict, generator: torch.Generator | None):
         """Augmented, normalised training inputs and labels for the given example indices."""
         x = self.train_x[indices]
-        if generator is not None:
+        if self.kind == "text":
+            refuse_augment_for_text(augment, self.meta.get("name", "this dataset"))
+        elif generator is not None:
             x = augment_batch(x, generator=generator, **augment)
         return self.normalize(x), self.train_y[indices]
 
@@ -72,3 +81,12 @@ class TensorData:
             xs, ys = xs[indices], ys[indices]
         for start in range(0, len(ys), batch_size):
             yield self.normalize(xs[start:start + batch_size]), ys[start:start + batch_size]
+
+
+def refuse_augment_for_text(augment: dict, dataset: str) -> None:
+    """Crop and flip have no meaning for token ids: a config asking for them is a mistake."""
+    asked = [key for key in ("crop_padding", "flip") if augment.get(key)]
+    if asked:
+        raise UserError(f"config: dataset '{dataset}' is text, which is never augmented; remove "
+                        f"augment.{asked[0]} from datasets.{dataset} (set crop_padding: 0, "
+                        "flip: false)")

@@ -1,14 +1,19 @@
-"""The model registry: name -> constructor ``fn(input_shape, num_classes) -> ClassifierNet``."""
+"""The model registry: name -> constructor ``fn(input_shape, num_classes) -> ClassifierNet``.
+
+Text models (TEXT_MODELS) also take ``meta=``, the prepared dataset's meta.json, whose
+tokenizer record says which vocabulary (and, for pretrained models, which checkpoint) to use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import UserError
 from .base import ClassifierNet
 from .resnet18 import resnet18
 from .resnet_cifar import resnet20, resnet32, resnet56
 from .small import digits_cnn, mnist1d_cnn
+from .text import bert_tiny, hf_pretrained, minilm
 
 ModelConstructor = Callable[[tuple[int, ...], int], ClassifierNet]
 
@@ -19,7 +24,11 @@ MODELS: dict[str, ModelConstructor] = {
     "resnet32": resnet32,
     "resnet56": resnet56,
     "resnet18": resnet18,
+    "bert_tiny": bert_tiny,
+    "minilm": minilm,
+    "hf_pretrained": hf_pretrained,
 }
+TEXT_MODELS = {"bert_tiny", "minilm", "hf_pretrained"}
 
 # The input_shape each model accepts, batch dimension excluded.
 _INPUT_LAYOUTS = {
@@ -29,18 +38,28 @@ _INPUT_LAYOUTS = {
     "resnet32": "(C, H, W)",
     "resnet56": "(C, H, W)",
     "resnet18": "(C, H, W)",
+    "bert_tiny": "(3, L) token ids, mask, types",
+    "minilm": "(3, L) token ids, mask, types",
+    "hf_pretrained": "(3, L) token ids, mask, types",
 }
 
-__all__ = ["MODELS", "ClassifierNet", "build_model"]
+__all__ = ["MODELS", "TEXT_MODELS", "ClassifierNet", "build_model"]
 
 
-def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> ClassifierNet:
-    """Build the named model for inputs of ``input_shape`` (no batch dim) and ``num_classes``."""
+def build_model(name: str, input_shape: Sequence[int], num_classes: int,
+                meta: Mapping | None = None) -> ClassifierNet:
+    """Build the named model for inputs of ``input_shape`` (no batch dim) and ``num_classes``.
+
+    ``meta`` is the prepared dataset's meta.json; text models need it (the tokenizer record).
+    """
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    if meta is not None and meta.get("kind") == "text" and name not in TEXT_MODELS:
+        raise UserError(f"model {name!r} cannot read text; for dataset {meta.get('name')!r} "
+                        f"choose one of {', '.join(sorted(TEXT_MODELS))}")
     shape = tuple(int(size) for size in input_shape)
     layout = _INPUT_LAYOUTS[name]
-    expected_rank = layout.count(",") + 1
+    expected_rank = layout.split(")")[0].count(",") + 1
     if len(shape) != expected_rank:
         raise UserError(f"model {name!r} needs {expected_rank}-D inputs {layout}, but the data "
                         f"has input_shape {shape}; pick a model made for this dataset")
@@ -48,4 +67,6 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> Clas
         raise UserError(f"model {name!r}: input_shape {shape} has a size below 1")
     if num_classes < 2:
         raise UserError(f"model {name!r}: num_classes must be at least 2, got {num_classes}")
+    if name in TEXT_MODELS:
+        return MODELS[name](shape, num_classes, meta=None if meta is None else dict(meta))
     return MODELS[name](shape, num_classes)

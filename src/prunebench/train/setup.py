@@ -39,7 +39,8 @@ def set_up_run(*, data_dir, spec: dict, seed: int, threads: int | None) -> RunPa
     set_up_compute(device, threads)
     data = TensorData.from_prepared(load_prepared(data_dir), device)
     torch.manual_seed(seed)
-    model = build_model(settings.model, data.input_shape, data.num_classes).to(device)
+    model = build_model(settings.model, data.input_shape, data.num_classes,
+                        meta=data.meta).to(device)
     order_gen, augment_gen = make_generators(seed, device)
     return RunParts(settings, device, data, model, order_gen, augment_gen, PhaseTimers(device))
 
