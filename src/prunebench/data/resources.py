@@ -29,11 +29,8 @@ class DownloadFailed(Exception):
 
 
 def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 def default_resources_dir(dataset: str) -> Path:
