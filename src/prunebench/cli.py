@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .errors import UserError
+from .tracking import finish_failed_runs
 
 TRAIN_KEYS = ("experiment", "dataset", "protocol", "training")
 PROXY_KEYS = ("experiment", "dataset", "training", "proxy")
+REPORT_KEYS = ("experiment", "protocol", "datasets", "methods", "fractions", "seeds")
 
 
 def _spec(text: str, required: tuple[str, ...] = (), flag: str = "--spec") -> dict:
@@ -76,19 +79,48 @@ def cmd_train(args) -> None:
           f"in {metrics['wall_time_s']:.1f}s -> {args.out}")
 
 
+def _experiment_config(args) -> dict:
+    """The validated config: from --config FILE (by hand), or --settings JSON (the workflow)."""
+    if getattr(args, "config", None):
+        from .config import read_config_file
+
+        if not Path(args.schema).exists():
+            raise UserError(f"schema {args.schema} not found; run from the repository root or "
+                            "pass --schema workflow/schemas/config.schema.yaml")
+        return read_config_file(args.config, args.schema)
+    return _spec(args.settings, REPORT_KEYS, flag="--settings")
+
+
 def cmd_aggregate(args) -> None:
     from .report.aggregate import write_summary
+    from .report.layout import expected_proxy_metrics, expected_run_dirs, results_dir
 
-    summary = write_summary(args.runs, args.proxies, args.out)
-    print(f"{len(summary)} runs -> {args.out}")
+    if args.config:
+        config = _experiment_config(args)
+        runs = [f"{run}/metrics.json" for run in expected_run_dirs(config)]
+        proxies = expected_proxy_metrics(config) if args.proxies is None else args.proxies
+        out = args.out or f"{results_dir(config)}/summary.csv"
+    elif args.out is None:
+        raise UserError("--out is required with --runs (or give --config FILE)")
+    else:
+        runs, proxies, out = args.runs, args.proxies or [], args.out
+    summary, missing = write_summary(runs, proxies, out, missing_out=args.missing_out,
+                                     allow_missing=args.allow_missing)
+    print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 
 def cmd_report(args) -> None:
     from .report.html import render_report
+    from .report.layout import expected_score_files, results_dir
 
-    settings = _spec(args.settings, flag="--settings")
-    path = render_report(args.summary, args.template, args.out, settings)
-    print(f"report written to {path.resolve()}")
+    config = _experiment_config(args)
+    summary = args.summary or f"{results_dir(config)}/summary.csv"
+    missing = args.missing or str(Path(summary).with_name("missing.csv"))
+    scores = expected_score_files(config) if args.scores is None else args.scores
+    out = args.out or f"{results_dir(config)}/report/index.html"
+    path = render_report(summary, args.template, out, config, missing_csv=missing,
+                         score_paths=scores)
+    print(f"report: {path.resolve()}")
 
 
 def cmd_check_config(args) -> None:
@@ -146,32 +178,72 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_select)
 
-    p = sub.add_parser("aggregate", help="collect runs into summary.csv")
-    p.add_argument("--runs", nargs="+", required=True, help="metrics.json of every run")
-    p.add_argument("--proxies", nargs="*", default=[], help="metrics.json of every proxy run")
-    p.add_argument("--out", required=True)
+    p = sub.add_parser("aggregate", help="collect runs into summary.csv (and missing.csv)")
+    expected = p.add_mutually_exclusive_group(required=True)
+    expected.add_argument("--runs", nargs="+", help="metrics.json of every expected run")
+    expected.add_argument("--config", help="experiment config file: expect every run it asks "
+                          "for under results/<experiment>/ (for use by hand)")
+    p.add_argument("--proxies", nargs="*", default=None,
+                   help="metrics.json of every proxy run (with --config: derived from it)")
+    p.add_argument("--out", default=None,
+                   help="summary.csv to write (with --config: results/<experiment>/summary.csv)")
+    p.add_argument("--missing-out", default=None, help="missing.csv (default: next to --out)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="aggregate what exists and list absent runs in missing.csv, e.g. after "
+                        "snakemake --keep-going; without it an absent run is an error")
+    p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_aggregate)
 
-    p = sub.add_parser("report", help="render the HTML report")
-    p.add_argument("--summary", required=True)
-    p.add_argument("--template", required=True)
-    p.add_argument("--settings", default="{}", help="JSON experiment settings shown in the report")
-    p.add_argument("--out", required=True)
+    p = sub.add_parser("report", help="render the HTML report, its figures and tables")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--settings", help="the resolved config as JSON (written by the workflow)")
+    source.add_argument("--config", help="experiment config file (for use by hand)")
+    p.add_argument("--summary", default=None,
+                   help="summary.csv (default: results/<experiment>/summary.csv)")
+    p.add_argument("--missing", default=None, help="missing.csv (default: next to --summary)")
+    p.add_argument("--scores", nargs="*", default=None,
+                   help="mean score files (default: those the config's methods need)")
+    p.add_argument("--template", default="reports/summary.html.j2")
+    p.add_argument("--out", default=None,
+                   help="index.html to write (default: results/<experiment>/report/index.html); "
+                        "figures/ and tables/ go next to it")
+    p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_report)
     return parser
+
+
+def _environment_error(exc: OSError) -> str | None:
+    """One line for an OSError the user's machine caused (disk full, no permission, read-only
+    file system) outside the atomic writers, which report those themselves; None for others."""
+    from .atomic import WRITE_FIXES
+
+    if exc.errno not in WRITE_FIXES:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}; {WRITE_FIXES[exc.errno]}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+        return 0
     except UserError as exc:
-        print(f"prunebench {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        line, code = f"error: {exc}", 1
+    except OSError as exc:
+        message = _environment_error(exc)
+        if message is None:
+            finish_failed_runs()
+            raise  # a bug: keep the traceback
+        line, code = f"error: {message}", 1
     except KeyboardInterrupt:
-        print(f"prunebench {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        line, code = "interrupted", 130
+    except BaseException:
+        finish_failed_runs()
+        raise
+    print(f"prunebench {args.command}: {line}", file=sys.stderr)
+    finish_failed_runs(code)
+    return code
 
 
 if __name__ == "__main__":

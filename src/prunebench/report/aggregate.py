@@ -2,6 +2,10 @@
 
 A static run's cost is scoring (all proxy seeds, up to the epoch its score exists) +
 selection (the select job's own timer) + its training and evaluation. Imports no torch.
+
+Expected runs without a readable metrics.json are an error, unless `allow_missing`: then
+summary.csv holds what exists and missing.csv names every expected run or proxy run that is
+absent, with the reason, so a report can still be rendered after `snakemake --keep-going`.
 """
 
 from __future__ import annotations
@@ -9,18 +13,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..atomic import write_text
 from ..errors import UserError
+from .progress import progress
 
+PHASES = ("scoring", "selection", "training", "evaluation")
 COLUMNS = [
     "experiment", "dataset", "model", "method", "kind", "fraction", "seed", "protocol", "score",
     "test_acc", "test_loss", "time_scoring", "time_selection", "time_training",
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
-    "n_used", "n_train",
+    "n_used", "n_train", "forward_examples", "backward_examples", "checks", "device", "hardware",
+    "threads",
+    "torch", "python", "run_dir",
 ]
+MISSING_COLUMNS = ["what", "dataset", "model", "method", "fraction", "seed", "reason", "path"]
 
 
 def _read_json(path: str | Path) -> dict:
@@ -41,46 +49,96 @@ def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], floa
     return costs
 
 
-def run_row(metrics: dict, costs: dict[tuple[str, str], float]) -> dict:
+def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "") -> dict:
+    """One summary row: the run's fields, its phase times with the outside costs charged."""
     score = metrics.get("score")
     selection_s = 0.0
     if metrics.get("subset"):
         selection_s = _read_json(Path(metrics["subset"]).with_suffix(".json"))["selection_s"]
     scoring_s = costs.get((metrics["dataset"], score), 0.0) if score else 0.0
     times = metrics["time"]
+    counts = {**(metrics.get("sampler") or {}), **(metrics.get("counts") or {})}
     row = {k: metrics.get(k) for k in COLUMNS}
     row.update(
         time_scoring=scoring_s + times.get("scoring", 0.0),
         time_selection=selection_s + times.get("selection", 0.0),
         time_training=times["training"], time_evaluation=times["evaluation"],
+        forward_examples=counts.get("forward_examples"),
+        backward_examples=counts.get("backward_examples"), checks=counts.get("checks"),
+        run_dir=run_dir,
     )
-    row["time_total"] = sum(row[f"time_{p}"] for p in
-                            ("scoring", "selection", "training", "evaluation"))
+    row["time_total"] = sum(row[f"time_{p}"] for p in PHASES)
+    # sub-phases (e.g. selection/hessian) are nested inside their phase: shown, never summed
+    row.update({f"time_{k}": v for k, v in times.items() if "/" in k})
     return row
 
 
-def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]) -> pd.DataFrame:
-    costs = scoring_costs(proxy_metrics)
-    rows = [run_row(_read_json(path), costs) for path in run_metrics]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
+def describe_expected(path: str | Path) -> dict:
+    """Wildcards of an expected metrics.json path (run or proxy run), for missing.csv."""
+    parts = Path(path).parts
+    if len(parts) >= 7 and parts[-7] == "runs":
+        dataset, model, method, fraction, seed = parts[-6:-1]
+        return {"what": "run", "dataset": dataset, "model": model, "method": method,
+                "fraction": float(fraction.removeprefix("f")),
+                "seed": int(seed.removeprefix("seed"))}
+    if len(parts) >= 5 and parts[-5] == "proxy":
+        dataset, model, seed = parts[-4:-1]
+        return {"what": "proxy", "dataset": dataset, "model": model, "method": "",
+                "fraction": float("nan"), "seed": int(seed.removeprefix("seed"))}
+    return {"what": "run", "dataset": "", "model": "", "method": "", "fraction": float("nan"),
+            "seed": -1}
 
 
-def method_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, method, fraction): last-epoch accuracy mean, std (ddof=1), n, cost, speedup."""
-    grouped = summary.groupby(["dataset", "model", "method", "fraction"], as_index=False)
-    table = grouped.agg(acc_mean=("test_acc", "mean"),
-                        acc_std=("test_acc", lambda s: float(np.std(s, ddof=1)) if len(s) > 1
-                                 else float("nan")),
-                        n=("seed", "nunique"), time_total=("time_total", "mean"),
-                        steps=("steps", "mean"))
-    full = table[table.method == "full"].set_index("dataset")
-    table["acc_vs_full"] = table.acc_mean - table.dataset.map(full.acc_mean)
-    table["speedup"] = table.dataset.map(full.time_total) / table.time_total
-    return table
+def absence_reason(path: str | Path) -> str | None:
+    """Why an expected metrics.json gives no result, or None when it is readable."""
+    path = Path(path)
+    if not path.exists():
+        leftovers = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
+        if leftovers:
+            return f"failed or interrupted: no metrics.json, folder has {', '.join(leftovers)}"
+        return "not run"
+    try:
+        json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return f"unreadable metrics.json ({exc})"
+    return None
 
 
-def write_summary(run_metrics, proxy_metrics, out: str | Path) -> pd.DataFrame:
-    summary = build_summary(run_metrics, proxy_metrics)
+def find_missing(run_metrics: list, proxy_metrics: list) -> pd.DataFrame:
+    rows = []
+    for path in [*run_metrics, *proxy_metrics]:
+        reason = absence_reason(path)
+        if reason:
+            rows.append({**describe_expected(path), "reason": reason, "path": str(path)})
+    return pd.DataFrame(rows, columns=MISSING_COLUMNS)
+
+
+def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path],
+                  allow_missing: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary, missing): one row per finished run, one per absent run or proxy run."""
+    missing = find_missing(run_metrics, proxy_metrics)
+    if len(missing) and not allow_missing:
+        first = missing.iloc[0]
+        raise UserError(
+            f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
+            f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
+            "--allow-missing to aggregate what exists and list the rest in missing.csv")
+    absent = set(missing.path)
+    costs = scoring_costs([p for p in proxy_metrics if str(p) not in absent])
+    present = [p for p in run_metrics if str(p) not in absent]
+    rows = [run_row(_read_json(path), costs, str(Path(path).parent))
+            for path in progress(present, desc="aggregate", unit="run")]
+    extra = sorted({k for row in rows for k in row} - set(COLUMNS))
+    frame = pd.DataFrame(rows, columns=COLUMNS + extra)
+    frame = frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
+    return frame, missing
+
+
+def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,
+                  allow_missing: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write summary.csv (and missing.csv, default: next to it); return both frames."""
+    summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing)
+    missing_out = missing_out or Path(out).with_name("missing.csv")
+    write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))
-    return summary
+    return summary, missing

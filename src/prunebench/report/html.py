@@ -1,51 +1,125 @@
-"""A first self-contained HTML report: the protocol, a method x fraction table, every run."""
+"""The self-contained HTML report (results/{exp}/report/index.html) and, next to it, every
+figure as .svg and table as .csv (the files `snakemake --report` collects).
+
+Figures are embedded in the page as base64 `data:image/svg+xml` images, so the page needs no
+network, no script and no other file; each SVG stays isolated (no clashing element ids).
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import platform
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
 from .. import __version__
 from ..atomic import write_text
 from ..errors import UserError
-from .aggregate import method_table
+from .aggregate import MISSING_COLUMNS
+from .layout import produced_scores, report_files
+from .progress import progress
+from .scores import read_scores
+from .sections import dataset_section
+
+RUN_COLUMNS = ["method", "fraction", "seed", "test_acc", "time_scoring", "time_selection",
+               "time_training", "time_evaluation", "time_total", "steps", "full_steps",
+               "examples_seen", "n_used", "device", "threads"]
+PACKAGES = ["numpy", "pandas", "matplotlib", "jinja2", "snakemake", "scikit-learn"]
 
 
-def _fmt_table(table: pd.DataFrame) -> list[dict]:
-    rows = []
-    for rec in table.to_dict("records"):
-        std = "" if pd.isna(rec["acc_std"]) else f" ± {100 * rec['acc_std']:.2f}"
-        rows.append({
-            "dataset": rec["dataset"], "model": rec["model"], "method": rec["method"],
-            "fraction": f"{rec['fraction']:g}",
-            "accuracy": f"{100 * rec['acc_mean']:.2f}{std}", "n": int(rec["n"]),
-            "vs_full": f"{100 * rec['acc_vs_full']:+.2f}",
-            "time": f"{rec['time_total']:.1f}", "speedup": f"{rec['speedup']:.2f}x",
-            "steps": f"{rec['steps']:.0f}",
-        })
-    return rows
+def config_digest(config: dict) -> str:
+    """sha256 of the resolved config (validated, defaults filled) as sorted-key JSON."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
-def render_report(summary_csv: str | Path, template: str | Path, out: str | Path,
-                  settings: dict) -> Path:
-    """Render `template` (Jinja2) with the summary; write `out` atomically; return its path."""
+def svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _read_csv(path, what: str, columns: list[str] | None = None) -> pd.DataFrame:
+    if path is None or (columns is not None and not Path(path).exists()):
+        return pd.DataFrame(columns=columns)
     try:
-        summary = pd.read_csv(summary_csv)
+        return pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UserError(f"cannot read {summary_csv} ({exc}); re-run the aggregate rule") from exc
+        raise UserError(f"cannot read {what} {path} ({exc}); re-run `prunebench aggregate` "
+                        "(the aggregate rule)") from exc
+
+
+def _versions(summary: pd.DataFrame) -> dict:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    runs = {column: sorted(summary[column].dropna().astype(str).unique())
+            for column in ("device", "hardware", "threads", "torch", "python") if column in summary}
+    report_side = {"prunebench": __version__, "python": platform.python_version(),
+                   **{p: version(p) for p in PACKAGES}}
+    return {"runs": runs, "report": report_side,
+            "machine": f"{platform.platform()} ({platform.machine()}, {_cpu_model()})"}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu unknown"
+
+
+def _write_files(out_dir: Path, config: dict, sections: dict) -> list[dict]:
+    """Write every declared figure/table; returns what was written, for the page's index."""
+    written = []
+    for entry in report_files(config):
+        section = sections[entry.dataset]
+        content = (section.figures if entry.kind == "figure" else section.tables)[entry.name]
+        write_text(out_dir / entry.path, content)
+        written.append({"kind": entry.kind, "dataset": entry.dataset, "path": entry.path,
+                        "label": entry.label})
+    return written
+
+
+def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
+                  score_paths: list | None = None) -> Path:
+    """Render `template` (Jinja2) into `out` and the figures and tables next to it."""
+    summary = _read_csv(summary_csv, "summary")
+    missing = _read_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
+    score_paths = list(score_paths or [])
+    scores = read_scores(score_paths)
+    produced = produced_scores(config)
+    sections = {}
+    for name, section in progress(list(config["datasets"].items()), desc="report",
+                                  unit="dataset"):
+        sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
+                                         config, produced)
+    out = Path(out)
+    written = _write_files(out.parent, config, sections)
     template = Path(template)
     env = Environment(loader=FileSystemLoader(template.parent), autoescape=True,
                       undefined=StrictUndefined)
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    html = env.get_template(template.name).render(
-        experiment=settings.get("experiment", ""), protocol=settings.get("protocol", ""),
-        settings_json=json.dumps(settings, indent=2, sort_keys=True), digest=digest,
-        version=__version__, table=_fmt_table(method_table(summary)),
-        runs=summary.to_dict("records"), columns=list(summary.columns),
+    env.filters["data_uri"] = svg_data_uri
+    try:
+        page = env.get_template(template.name)
+    except TemplateNotFound as exc:
+        raise UserError(f"report template {template} not found; run from the repository root "
+                        "or pass --template reports/summary.html.j2") from exc
+    shown = [c for c in RUN_COLUMNS if c in summary.columns]
+    html = page.render(
+        experiment=config["experiment"], protocol=config["protocol"],
+        config_json=json.dumps(config, indent=2, sort_keys=True), digest=config_digest(config),
+        versions=_versions(summary), sections=list(sections.values()),
+        missing=missing.fillna("").to_dict("records"), n_runs=len(summary),
+        missing_scores=[str(p) for p in score_paths if not Path(p).exists()], written=written,
+        run_columns=shown, runs=summary[shown].to_dict("records") if len(summary) else [],
     )
     write_text(out, html)
-    return Path(out)
+    return out

@@ -1,0 +1,113 @@
+"""What CREST selected over training, from each run's selections.csv and selected.npz.
+
+Per selection: the steps since the previous one, the pool it chose from, and how hard the
+chosen examples were by the proxy runs' mean scores (EL2N; forgetting, whose +inf marks
+examples never learned: its mean is over finite values and the +inf share is given apart).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+
+DIFFICULTY_SCORES = ("el2n", "forgetting")
+SELECTION_COLUMNS = ["step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
+                     "selection_s"]
+
+
+def read_selection_log(run_dir: str | Path) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
+    """(selections.csv as a frame, the indices each selection picked), or None if absent."""
+    run_dir = Path(run_dir)
+    csv_path, npz_path = run_dir / "selections.csv", run_dir / "selected.npz"
+    if not csv_path.exists() or not npz_path.exists():
+        return None
+    try:
+        table = pd.read_csv(csv_path)
+        with np.load(npz_path, allow_pickle=False) as npz:
+            offsets, indices = npz["offsets"], npz["indices"]
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
+        raise UserError(f"cannot read {csv_path} / {npz_path} ({exc}); re-run that training "
+                        "job (snakemake --forcerun train <its metrics.json>)") from exc
+    lacking = [c for c in SELECTION_COLUMNS if c not in table.columns]
+    if lacking or len(offsets) != len(table) + 1:
+        raise UserError(f"{csv_path} lacks columns {lacking} or disagrees with {npz_path} "
+                        f"({len(table)} rows, {len(offsets) - 1} selections); re-run that job")
+    picked = [indices[offsets[s]:offsets[s + 1]] for s in range(len(table))]
+    return table, picked
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
+def selection_stats(table: pd.DataFrame, picked: list[np.ndarray],
+                    scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per selection: step, reason, steps_since_previous (NaN for the first),
+    pool_size, n_selected, and mean_<score> of the picked examples (+ inf_share_<score>)."""
+    out = table[SELECTION_COLUMNS].copy()
+    out["steps_since_previous"] = out.step.diff()
+    for name in DIFFICULTY_SCORES:
+        if name not in scores:
+            continue
+        values = scores[name]
+        for idx in picked:
+            if len(idx) and (idx.min() < 0 or idx.max() >= len(values)):
+                raise UserError(f"selected indices reach {idx.max()} but the {name} score file "
+                                f"has {len(values)} examples: the run and the scores come from "
+                                "different training sets; re-run both")
+        out[f"mean_{name}"] = [_finite_mean(values[idx]) for idx in picked]
+        out[f"inf_share_{name}"] = [float(np.isposinf(values[idx]).mean()) if len(idx)
+                                    else float("nan") for idx in picked]
+    return out
+
+
+def dataset_baseline(scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """The same means over the whole training set: what a uniform choice would give."""
+    base = {}
+    for name in DIFFICULTY_SCORES:
+        if name in scores:
+            base[f"mean_{name}"] = _finite_mean(scores[name])
+            base[f"inf_share_{name}"] = float(np.isposinf(scores[name]).mean())
+    return base
+
+
+def crest_selections(runs: pd.DataFrame, scores: dict[str, np.ndarray],
+                     method: str = "crest") -> pd.DataFrame:
+    """Every selection of every `method` run in `runs` (summary rows of one dataset), with
+    fraction and seed columns; empty when no such run left a selection log."""
+    frames = []
+    for run in runs[runs.method == method].itertuples():
+        log = read_selection_log(run.run_dir)
+        if log is None:
+            continue
+        stats = selection_stats(*log, scores)
+        frames.append(stats.assign(fraction=run.fraction, seed=run.seed,
+                                   checks=getattr(run, "checks", float("nan"))))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def crest_run_table(selections: pd.DataFrame, baseline: dict[str, float]) -> pd.DataFrame:
+    """One row per run: selections, failed checks, steps between reselections (mean and
+    median), pool at start and end, selection seconds, and the picked examples' difficulty
+    (mean over selections) next to the training set's."""
+    if selections.empty:
+        return pd.DataFrame()
+    rows = []
+    for (fraction, seed), run in selections.groupby(["fraction", "seed"]):
+        row = {"fraction": fraction, "seed": seed, "selections": len(run),
+               "checks": run.checks.iloc[0],
+               "check_failed": int((run.reason == "check failed").sum()),
+               "mean_steps_between": run.steps_since_previous.mean(),
+               "median_steps_between": run.steps_since_previous.median(),
+               "pool_first": int(run.pool_size.iloc[0]), "pool_last": int(run.pool_size.iloc[-1]),
+               "selection_s": run.selection_s.sum()}
+        for column, value in baseline.items():
+            row[f"{column}_selected"] = run[column].mean()
+            row[f"{column}_all"] = value
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,139 @@
+"""One dataset's part of the report: its table, figures (SVG text) and selection statistics.
+
+Every figure and table that `layout.report_files` declares is produced here, with a figure
+that says why when its data is absent (CREST not run, a score file missing), so the files
+the workflow expects always exist and the page always renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import figures, figures_selection
+from .crest import crest_run_table, crest_selections, dataset_baseline
+from .curves import mean_curves
+from .scores import absent_scores, score_stats, spearman_matrix
+from .tables import format_method_rows, method_csv, method_order, method_table
+
+
+@dataclass
+class DatasetSection:
+    name: str
+    model: str
+    n_runs: int
+    method_rows: list[dict]
+    figures: dict[str, str] = field(default_factory=dict)  # name -> SVG text
+    tables: dict[str, str] = field(default_factory=dict)  # name -> CSV text
+    crest_status: str = ""  # empty when CREST ran; otherwise why there is nothing to show
+    crest_rows: list[dict] = field(default_factory=list)
+    score_rows: list[dict] = field(default_factory=list)
+    scores_absent: list[dict] = field(default_factory=list)
+    correlation: pd.DataFrame | None = None
+
+
+def _records(frame: pd.DataFrame, digits: int = 4) -> list[dict]:
+    def show(value):
+        if isinstance(value, float | np.floating):
+            return "–" if np.isnan(value) else f"{value:.{digits}g}"
+        return value
+
+    return [{k: show(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+
+
+def _g(value, digits: int = 4) -> str:
+    return "–" if pd.isna(value) else f"{value:.{digits}g}"
+
+
+def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
+    """The per-run CREST table as shown: the picked examples' difficulty next to the
+    training set's in one cell."""
+    rows = []
+    for rec in per_run.to_dict("records"):
+        row = {"fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
+               "selections": rec["selections"], "checks": _g(rec["checks"]),
+               "re-selected after a failed check": rec["check_failed"],
+               "steps between re-selections (mean / median)":
+                   f"{_g(rec['mean_steps_between'], 3)} / {_g(rec['median_steps_between'], 3)}",
+               "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
+               "selection time (s)": _g(rec["selection_s"], 3)}
+        for name, label in (("mean_el2n", "mean EL2N picked (all)"),
+                            ("mean_forgetting", "mean forgetting picked (all)"),
+                            ("inf_share_forgetting", "never learned picked (all)")):
+            if f"{name}_selected" in rec:
+                row[label] = f"{_g(rec[name + '_selected'], 3)} ({_g(rec[name + '_all'], 3)})"
+        rows.append(row)
+    return rows
+
+
+def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, np.ndarray],
+                configured: bool) -> None:
+    if not configured:
+        section.crest_status = "CREST not run: `crest` is not among this experiment's methods."
+        return
+    selections = crest_selections(runs, scores)
+    if selections.empty:
+        finished = (runs.method == "crest").sum()
+        section.crest_status = ("CREST not run: no CREST run finished (see the missing runs)."
+                                if not finished else
+                                "CREST ran but left no selections.csv / selected.npz.")
+        section.figures["crest_selection"] = figures.message_figure(section.crest_status)
+        section.tables["crest_selection"] = "note\n" + section.crest_status + "\n"
+        return
+    baseline = dataset_baseline(scores)
+    per_run = crest_run_table(selections, baseline)
+    section.crest_rows = crest_display_rows(per_run)
+    section.figures["crest_selection"] = figures_selection.crest_selection(selections, baseline)
+    section.tables["crest_selection"] = per_run.to_csv(index=False, float_format="%.6g")
+
+
+def _score_part(section: DatasetSection, scores: dict[str, np.ndarray],
+                produced: list[str]) -> None:
+    section.scores_absent = absent_scores(produced, scores)
+    section.score_rows = _records(pd.DataFrame(score_stats(scores)))
+    if produced:
+        section.figures["score_distributions"] = (
+            figures_selection.score_distributions(scores) if scores else
+            figures.message_figure("no score file exists for this dataset"))
+    if len(produced) >= 2:
+        if len(scores) >= 2:
+            section.correlation = spearman_matrix(scores)
+            section.figures["score_correlation"] = figures_selection.score_correlation(
+                section.correlation)
+            section.tables["score_correlation"] = section.correlation.to_csv(
+                float_format="%.4f")
+        else:
+            text = "a rank correlation needs two score files; fewer exist for this dataset"
+            section.figures["score_correlation"] = figures.message_figure(text)
+            section.tables["score_correlation"] = f"note\n{text}\n"
+
+
+def dataset_section(name: str, model: str, summary: pd.DataFrame,
+                    scores: dict[str, np.ndarray], config: dict,
+                    produced_scores: list[str]) -> DatasetSection:
+    """Build every table and figure of one dataset from its summary rows and score arrays."""
+    runs = summary[summary.dataset == name]
+    table = method_table(runs, config.get("methods"))
+    section = DatasetSection(name=name, model=model, n_runs=len(runs),
+                             method_rows=format_method_rows(table))
+    section.tables["methods"] = method_csv(table)
+    if runs.empty:
+        text = f"no finished run for {name}"
+        for fig_name in ("accuracy_vs_fraction", "accuracy_vs_time", "phase_time",
+                         "learning_curves"):
+            section.figures[fig_name] = figures.message_figure(text)
+    else:
+        colors = figures.method_colors(method_order(runs, config.get("methods")))
+        curves = mean_curves(runs)
+        section.figures.update(
+            accuracy_vs_fraction=figures.accuracy_vs_fraction(table, colors),
+            accuracy_vs_time=figures.accuracy_vs_time(table, colors),
+            phase_time=figures.phase_time(table),
+            learning_curves=(figures.learning_curves(curves, colors) if len(curves) else
+                             figures.message_figure("no run left a history.csv")),
+        )
+    _crest_part(section, runs, scores, "crest" in config.get("methods", []))
+    _score_part(section, scores, produced_scores)
+    return section

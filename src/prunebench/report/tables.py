@@ -1,0 +1,85 @@
+"""The method x fraction table: last-epoch accuracy over seeds, its change against `full`, the
+whole cost and the speedup it buys. Pandas only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import PHASES
+
+KEYS = ["dataset", "model", "method", "fraction"]
+
+
+def _std(values: pd.Series) -> float:
+    """Sample standard deviation (ddof=1) over seeds; NaN for a single seed."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def method_order(summary: pd.DataFrame, configured: list[str] | None = None) -> list[str]:
+    """`full` first, then the config's order, then anything else found, alphabetically."""
+    present = set(summary.method) if len(summary) else set()
+    order = [m for m in ["full", *(configured or [])] if m in present]
+    return list(dict.fromkeys(order + sorted(present - set(order))))
+
+
+def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> pd.DataFrame:
+    """One row per (dataset, model, method, fraction).
+
+    acc_mean / acc_std (ddof=1) / n over seeds; acc_vs_full = acc_mean - full's acc_mean;
+    time_* are means over seeds, time_total including scoring and selection; speedup = full's
+    mean time_total / this row's mean time_total; step_share = steps / full_steps.
+    """
+    if summary.empty:
+        return pd.DataFrame(columns=[*KEYS, "kind", "n", "acc_mean", "acc_std", "acc_vs_full",
+                                     "time_total", "time_total_std", "speedup", "steps",
+                                     "step_share"])
+    frame = summary.assign(step_share=summary.steps / summary.full_steps)
+    table = frame.groupby(KEYS, as_index=False).agg(
+        kind=("kind", "first"), n=("seed", "nunique"),
+        acc_mean=("test_acc", "mean"), acc_std=("test_acc", _std),
+        time_total=("time_total", "mean"), time_total_std=("time_total", _std),
+        **{f"time_{p}": (f"time_{p}", "mean") for p in PHASES},
+        steps=("steps", "mean"), full_steps=("full_steps", "mean"),
+        step_share=("step_share", "mean"), examples_seen=("examples_seen", "mean"),
+    )
+    full = table[table.method == "full"].set_index("dataset")
+    table["acc_vs_full"] = table.acc_mean - table.dataset.map(full.acc_mean)
+    table["speedup"] = table.dataset.map(full.time_total) / table.time_total
+    rank = {m: i for i, m in enumerate(method_order(summary, configured))}
+    table = table.assign(_rank=table.method.map(rank))
+    return table.sort_values(["dataset", "_rank", "fraction"], ignore_index=True).drop(
+        columns="_rank")
+
+
+def _num(value: float, fmt: str, empty: str = "–") -> str:
+    return empty if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else format(value, fmt)
+
+
+def format_method_rows(table: pd.DataFrame) -> list[dict]:
+    """Display strings for the HTML table: accuracy in %, change in points, seconds."""
+    rows = []
+    for rec in table.to_dict("records"):
+        std = _num(100 * rec["acc_std"], ".2f", "")
+        rows.append({
+            "method": rec["method"], "kind": rec["kind"], "fraction": f"{rec['fraction']:g}",
+            "accuracy": f"{100 * rec['acc_mean']:.2f}" + (f" ± {std}" if std else ""),
+            "n": int(rec["n"]),
+            "vs_full": _num(100 * rec["acc_vs_full"], "+.2f"),
+            "time": _num(rec["time_total"], ".2f"),
+            "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
+            "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
+                                                      else ""),
+            "steps": f"{rec['steps']:.0f}", "step_share": _num(100 * rec["step_share"], ".0f"),
+        })
+    return rows
+
+
+def method_csv(table: pd.DataFrame) -> str:
+    """The table as written next to the report (and shown by `snakemake --report`)."""
+    columns = ["method", "kind", "fraction", "n", "acc_mean", "acc_std", "acc_vs_full",
+               "time_total", *[f"time_{p}" for p in PHASES], "speedup", "steps", "step_share"]
+    return table[columns].to_csv(index=False, float_format="%.4g")
