@@ -5,6 +5,15 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+# After common.smk has validated the config: online W&B logging needs the key in every job.
+if config["wandb"]["mode"] == "online":
+
+    envvars:
+        "WANDB_API_KEY",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/scores.smk"
 include: "workflow/rules/select.smk"

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from ..atomic import write_atomically
 from ..errors import UserError
 
 FORMAT = 1
@@ -46,20 +45,10 @@ class Checkpoint:
                  "generators": [g.get_state() for g in self.generators],
                  "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        os.close(fd)
         try:
-            torch.save(state, tmp)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise UserError(f"cannot write checkpoint {self.path}: {exc.strerror}; check free "
-                            "space, or set checkpoint_every: 0 in the config") from exc
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            write_atomically(self.path, lambda tmp: torch.save(state, tmp))
+        except UserError as exc:
+            raise UserError(f"{exc}; or set checkpoint_every: 0 in the config") from exc
 
     def load(self) -> dict | None:
         """The saved state, generators restored; None when there is nothing usable."""

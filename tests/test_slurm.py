@@ -1,0 +1,114 @@
+"""The workflow on a real one-node Slurm cluster, through the official executor plugin and the
+repository's own Slurm profile (workflow/profiles/slurm).
+
+The profile's GPU requests are replaced on the command line (the node has no GPU, 2 CPUs); the
+plugin polls with squeue and submits without an account, because this cluster keeps no
+accounting database. Skips only when not root or the Slurm/munge programs are missing; under
+CI=true (where tests/system/setup.sh installed them) it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from .conftest import ROOT
+from .slurm_cluster import missing_requirements, start_cluster
+
+CONFIG = {
+    "experiment": "slurm",
+    "protocol": "budget",
+    "device": "cpu",
+    "datasets": {"mnist1d": {
+        "model": "mnist1d_cnn", "epochs": 1, "batch_size": 64, "lr": 0.05,
+        "options": {"train_size": 300, "test_size": 100},
+    }},
+    "methods": ["random", "el2n"],
+    "fractions": [0.5],
+    "seeds": [0],
+    "proxy": {"seeds": 1, "epochs": 1, "score_epoch": 1, "scores": ["el2n"]},
+}
+# train_proxy, mean_scores, select_subset x 2 (random, el2n), train x 3 (full, random, el2n)
+SLURM_JOBS = {"train_proxy": 1, "mean_scores": 1, "select_subset": 2, "train": 3}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    reason = missing_requirements()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the Slurm test cannot run: {reason}")
+        pytest.skip(reason)
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def slurm_snakemake(cluster, workdir: Path, configfile: Path) -> list[str]:
+    """The command: the real profile, minus GPUs, with settings for an accounting-free cluster."""
+    bindir = Path(sys.executable).parent
+    return [
+        str(bindir / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(configfile),
+        "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
+        "--slurm-status-command", "squeue", "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs",
+        "--default-resources", "mem_mb=500", "runtime=10",
+        "--set-resources", "train:mem_mb=1000", "train_proxy:mem_mb=1000",
+        "--set-threads", "train=1", "train_proxy=1",
+        "--jobs", "2", "--latency-wait", "10", "--retries", "0",
+    ]
+
+
+def test_workflow_runs_on_slurm(cluster, tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    configfile = workdir / "slurm.yaml"
+    configfile.write_text(yaml.safe_dump(CONFIG))
+    env = {**cluster.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}"}
+    started = time.monotonic()
+    done = subprocess.run(slurm_snakemake(cluster, workdir, configfile), capture_output=True,
+                          text=True, env=env, timeout=900)
+    seconds = time.monotonic() - started
+    print(f"Slurm cluster up in {cluster.start_seconds:.1f} s; workflow on Slurm {seconds:.1f} s")
+    assert done.returncode == 0, (done.stderr[-6000:] + "\n" + cluster.logs())
+
+    results = workdir / "results" / "slurm"
+    runs = results / "runs" / "mnist1d" / "mnist1d_cnn"
+    expected = [
+        results / "summary.csv", results / "report" / "index.html",
+        results / "proxy/mnist1d/mnist1d_cnn/seed0/el2n_e1.npy",
+        results / "scores/mnist1d/mnist1d_cnn/el2n.npy",
+        *(runs / run / "metrics.json" for run in ("full/f1/seed0", "random/f0.5/seed0",
+                                                    "el2n/f0.5/seed0")),
+    ]
+    assert [p for p in expected if not p.exists()] == []
+    summary = pd.read_csv(results / "summary.csv")
+    assert sorted(summary.method) == ["el2n", "full", "random"]
+    assert summary.test_acc.between(0, 1).all()
+
+    # every non-local job went through Slurm: Snakemake logged a Slurm job id and the plugin's
+    # log file for it (kept by --slurm-keep-successful-logs), and the controller itself
+    # records each of those jobs as COMPLETED
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", done.stderr)
+    per_rule = Counter(Path(log).relative_to(workdir / ".snakemake" / "slurm_logs").parts[0]
+                       for _, log in submitted)
+    assert per_rule == {f"rule_{rule}": n for rule, n in SLURM_JOBS.items()}, done.stderr[-4000:]
+    for job_id, log in submitted:
+        assert Path(log).name == f"{job_id}.log" and Path(log).is_file(), log
+    assert "localrule prepare_dataset:" in done.stderr  # data, aggregate, report stay local
+    queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T"],
+                           capture_output=True, text=True, env=cluster.env, check=True)
+    states = dict(line.split("|") for line in queue.stdout.split())
+    assert {states.get(job_id) for job_id, _ in submitted} == {"COMPLETED"}, states
