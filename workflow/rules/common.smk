@@ -72,6 +72,7 @@ def proxy_spec(wildcards):
         "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
         "training": training_section(wildcards.dataset), "proxy": config["proxy"],
         "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
+        "speed": config["speed"],
     })
 
 
@@ -81,6 +82,7 @@ def train_spec(wildcards):
         "protocol": config["protocol"], "training": training_section(wildcards.dataset),
         "sampler_options": sampler_options(wildcards.method, config),
         "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
+        "speed": config["speed"],
     })
 
 

@@ -20,23 +20,23 @@ def random_crop(x: Tensor, padding: int, generator: torch.Generator) -> Tensor:
     """Each example shifted by up to `padding` along every spatial axis, zeros filling in."""
     if padding == 0:
         return x
-    n, spatial = x.shape[0], x.shape[2:]
-    padded = F.pad(x, [padding] * (2 * len(spatial)))
-    batch = torch.arange(n, device=x.device)
+    n, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    padded = F.pad(x, [padding] * (2 * len(spatial))).flatten(2)
     if len(spatial) == 1:
         (length,) = spatial
         start = _random_shifts(n, padding, generator, x.device)
-        cols = start[:, None] + torch.arange(length, device=x.device)
-        channels = torch.arange(x.shape[1], device=x.device)
-        return padded[batch[:, None, None], channels[None, :, None], cols[:, None, :]]
-    height, width = spatial
-    top = _random_shifts(n, padding, generator, x.device)
-    left = _random_shifts(n, padding, generator, x.device)
-    rows = top[:, None] + torch.arange(height, device=x.device)
-    cols = left[:, None] + torch.arange(width, device=x.device)
-    channels = torch.arange(x.shape[1], device=x.device)
-    return padded[batch[:, None, None, None], channels[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+        source = start[:, None] + torch.arange(length, device=x.device)
+    else:
+        height, width = spatial
+        top = _random_shifts(n, padding, generator, x.device)
+        left = _random_shifts(n, padding, generator, x.device)
+        rows = top[:, None] + torch.arange(height, device=x.device)
+        cols = left[:, None] + torch.arange(width, device=x.device)
+        # each output pixel's position in the flattened padded image: one gather, no 4-D
+        # advanced indexing (several times faster on the CPU, identical values)
+        source = (rows[:, :, None] * (width + 2 * padding) + cols[:, None, :]).flatten(1)
+    index = source[:, None, :].expand(n, channels, source.shape[1])
+    return padded.gather(2, index).view(x.shape)
 
 
 def random_flip(x: Tensor, generator: torch.Generator) -> Tensor:

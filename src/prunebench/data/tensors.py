@@ -30,6 +30,8 @@ class TensorData:
     kind: str
     num_classes: int
     meta: dict = field(default_factory=dict)  # meta.json (text models read the tokenizer here)
+    # layout of normalised image batches; channels_last on GPUs (see train.setup.apply_speed)
+    memory_format: torch.memory_format = torch.contiguous_format
 
     @classmethod
     def from_prepared(cls, data: Prepared, device: torch.device) -> TensorData:
@@ -62,7 +64,10 @@ class TensorData:
         x = x.float()
         if self.kind == "image":
             x = x / 255.0
-        return (x - self.mean) / self.std
+        x = (x - self.mean) / self.std
+        if self.memory_format is not torch.contiguous_format:
+            x = x.contiguous(memory_format=self.memory_format)
+        return x
 
     def train_batch(self, indices: Tensor, augment: dict, generator: torch.Generator | None):
         """Augmented, normalised training inputs and labels for the given example indices."""

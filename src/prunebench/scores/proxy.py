@@ -17,6 +17,7 @@ from ..atomic import save_npy, write_json, write_text
 from ..data.tensors import TensorData
 from ..methods import proxy_array_file
 from ..train.budget import StepPlan, full_steps
+from ..train.device import hardware_name
 from ..train.loop import train_loop
 from ..train.outputs import history_csv
 from ..train.samplers import SubsetSampler
@@ -157,6 +158,7 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
         "time": timers.snapshot(),
         "wall_time_s": round(time.perf_counter() - started, 6),
         "device": str(device),
+        "hardware": hardware_name(device),
     }
     write_json(out_dir / "metrics.json", metrics)
     checkpoint.remove()

@@ -5,44 +5,45 @@ For any ``d_max`` at least the largest pairwise distance, ``F(S) = n d_max - sum
 (S non-empty), so the greedy never needs ``d_max``: the first pick minimises the summed
 distances ``sum_i d_ic`` and every later gain is the reduction of ``sum_i min_s d_is``,
 ``gain(c) = sum_i max(0, m_i - d_ic)`` with ``m_i`` the distance of i to its nearest medoid.
-Each step takes the largest gain, ties to the lowest index.
+Each step takes the largest gain; gains within ``_TIE_RTOL`` (relative) of it count as tied
+and the lowest index wins, so float rounding cannot split ties that are exact in real
+arithmetic (common: two unchosen mutual nearest neighbours have equal gains).
 
-Speed without giving up exactness:
-- Small problems (CREST's 20-100 points) build the whole distance matrix once and evaluate
-  every gain each step with a few tensor ops and no host synchronisation.
+Fast and still exact:
+- Small problems (CREST's 20-100 points) build the distance matrix once and evaluate every
+  gain each step with a few tensor ops and no host synchronisation.
 - Larger ones run Minoux's lazy greedy, vectorised: gains only shrink as S grows
   (submodularity), so a gain computed at an earlier step bounds it now. A step re-evaluates
-  exactly the candidates with the largest bounds, in batches that double, until the best exact
-  gain beats every bound left. A bound within ``_BOUND_RTOL`` of the best counts as a possible
-  tie and is re-evaluated, so float rounding cannot change the pick.
+  the candidates with the largest bounds, in batches that double, until no stale bound comes
+  within ``_BOUND_RTOL`` of the best exact gain; the pick is then the one full evaluation makes.
 
-Memory: distances come in blocks of at most ``chunk_size`` rows by n columns; when
-``n <= chunk_size`` the n x n matrix (itself at most ``chunk_size * n``) is built once and
-reused, otherwise the rows are recomputed from the features as needed. Peak extra memory is
-a few ``chunk_size x n`` float32 buffers plus O(n) vectors, never n x n for large n.
+Memory: if ``n <= chunk_size`` the n x n float32 matrix (at most ``chunk_size * n``) is stored;
+otherwise rows are recomputed in tiles of ``min(chunk_size, _TILE_ENTRIES / n)`` rows, held in
+two reused buffers (12 bytes per entry) and reduced at once: O(n) beyond that, never n x n.
 
-Distances use ``||a||^2 + ||b||^2 - 2 a.b`` (one matrix product) on mean-centred features
-(translation does not change distances and centring reduces cancellation), in float32 with
-TF32 and autocast switched off; a point's distance to itself is exactly 0.
+Distances: ``||a||^2 + ||b||^2 - 2 a.b`` (one matrix product) on mean-centred features, formed
+in float64 because in float32 it cancels badly for close points (a distance of 1e-3 between
+unit-norm points comes out ~20% wrong), then rounded to float32, in which gains are summed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import math
 
 import torch
 from torch import Tensor
 
-# Below this many points (CPU) the eager greedy over the full matrix beats the lazy one,
-# whose per-step cost is a few host synchronisations. On a GPU eager wins up to chunk_size.
+# Below this many points the eager greedy over the whole matrix beats the lazy one on a CPU
+# (the lazy step pays a few host synchronisations); on a GPU eager is used up to chunk_size.
 _EAGER_MAX_POINTS_CPU = 512
-# A stale bound this close to the best exact gain is re-evaluated (rounding guard).
+_TIE_RTOL = 1e-5
+# A stale bound this close to the best exact gain is re-evaluated (a rounding guard that
+# must be well above _TIE_RTOL).
 _BOUND_RTOL = 1e-3
+# Entries per recomputed tile: small enough to stay in cache through the elementwise passes.
+_TILE_ENTRIES = 1 << 20
 # Candidates re-evaluated in the first batch of a lazy step; later batches double.
 _FIRST_BATCH = 16
-
-RowFn = Callable[[Tensor], Tensor]
 
 
 def greedy_facility_location(
@@ -52,51 +53,55 @@ def greedy_facility_location(
 
     Returns ``indices`` (int64, ``min(k, n)`` medoids in the order chosen) and ``weights``
     (float32, summing to n): how many points have that medoid as their nearest (Euclidean;
-    ties go to the medoid chosen earlier, so a later duplicate of a medoid may weigh 0).
+    ties go to the medoid chosen earlier, so a later exact duplicate of a medoid weighs 0).
     Computes on ``features.device``; memory is O(chunk_size * n) (see the module docstring).
     """
     x = _validated(features, k, chunk_size)
-    n = x.shape[0]
-    k = min(k, n)
-    with _exact_float32(x.device):
-        x = x - x.mean(dim=0)
-        sq_norms = (x * x).sum(dim=1)
-        if n <= chunk_size:
-            matrix = _distance_rows(x, sq_norms, torch.arange(n, device=x.device))
-            if x.device.type != "cpu" or n <= _EAGER_MAX_POINTS_CPU:
-                return _eager_greedy(matrix, k)
-            return _lazy_greedy(lambda idx: matrix[idx], n, k, chunk_size, x.device)
-        return _lazy_greedy(lambda idx: _distance_rows(x, sq_norms, idx), n, k, chunk_size,
-                            x.device)
+    k = min(k, len(x))
+    with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+        distances = _Distances(x, chunk_size)
+        if distances.matrix is not None and (
+            x.device.type != "cpu" or len(x) <= _EAGER_MAX_POINTS_CPU
+        ):
+            return _eager_greedy(distances.matrix, k)
+        return _lazy_greedy(distances, k, chunk_size)
 
 
 def facility_location_objective(
     features: Tensor, indices: Tensor, d_max: float | None = None, *, chunk_size: int = 4096
 ) -> float:
-    """``F(S) = sum_i max_{s in S} (d_max - ||x_i - x_s||)`` in float64 (0 for an empty S).
+    """``F(S) = sum_i max_{s in S} (d_max - ||x_i - x_s||)``, in float64 (0 for an empty S).
 
-    ``d_max`` defaults to the largest pairwise distance among ``features``. Rows are
-    processed ``chunk_size`` at a time, so memory stays O(chunk_size * n).
+    ``d_max`` defaults to the largest pairwise distance among ``features`` (one chunked pass
+    over all pairs); any value at least that large is valid and then only the n x |S|
+    distances are computed. Memory stays O(chunk_size * max(n, |S|)).
     """
-    x = _validated(features, 1, chunk_size).double()
-    x = x - x.mean(dim=0)
+    x = _validated(features, 1, chunk_size)
+    n = len(x)
     indices = torch.as_tensor(indices, dtype=torch.long, device=x.device).flatten()
     if indices.numel() == 0:
         return 0.0
-    if bool(((indices < 0) | (indices >= len(x))).any()):
-        raise ValueError(f"indices must lie in [0, {len(x)}), got {indices.tolist()}")
-    sq_norms = (x * x).sum(dim=1)
-    nearest, largest = [], 0.0
-    for start in range(0, len(x), chunk_size):
-        rows = torch.arange(start, min(start + chunk_size, len(x)), device=x.device)
-        block = _distance_rows(x, sq_norms, rows)
-        nearest.append(block[:, indices].min(dim=1).values)
-        largest = max(largest, float(block.max()))
+    if bool(((indices < 0) | (indices >= n)).any()):
+        raise ValueError(f"indices must lie in [0, {n}), got {indices.tolist()}")
+    with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+        x = x - x.mean(dim=0)
+        sq_norms = (x * x).sum(dim=1)
+        nearest, largest = [], 0.0
+        for start in range(0, n, chunk_size):
+            rows = torch.arange(start, min(start + chunk_size, n), device=x.device)
+            if d_max is None:
+                block = _distance_block(x, sq_norms, rows, dtype=torch.float64)
+                largest = max(largest, float(block.max()))
+            block = sq_norms[rows].unsqueeze(1) + sq_norms[indices].unsqueeze(0)
+            block = block.addmm_(x[rows], x[indices].T, alpha=-2.0).clamp_min_(0.0).sqrt_()
+            block[rows.unsqueeze(1) == indices.unsqueeze(0)] = 0.0
+            nearest.append(block.min(dim=1).values)
     d_max = largest if d_max is None else float(d_max)
-    return float(len(x) * d_max - torch.cat(nearest).sum())
+    return float(n * d_max - torch.cat(nearest).sum())
 
 
 def _validated(features: Tensor, k: int, chunk_size: int) -> Tensor:
+    """The features as float64 (for forming squared distances), after checking arguments."""
     if not isinstance(features, Tensor):
         raise ValueError(f"features must be a torch.Tensor, got {type(features).__name__}")
     if features.dim() != 2:
@@ -106,99 +111,148 @@ def _validated(features: Tensor, k: int, chunk_size: int) -> Tensor:
     for name, value in (("k", k), ("chunk_size", chunk_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    x = features.detach().to(torch.float32)
+    x = features.detach().to(torch.float64)
     if not bool(torch.isfinite(x).all()):
         raise ValueError("features contain NaN or infinite values")
     return x
 
 
-@contextmanager
-def _exact_float32(device: torch.device) -> Iterator[None]:
-    """No TF32 matrix products and no autocast (training may switch both on globally)."""
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    try:
-        with torch.no_grad(), torch.autocast(device.type, enabled=False):
-            yield
-    finally:
-        torch.set_float32_matmul_precision(previous)
+def _distance_block(x: Tensor, sq_norms: Tensor, rows: Tensor,
+                    dtype: torch.dtype = torch.float32,
+                    buffers: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """Distances from the points ``rows`` to every point: a (len(rows), n) block.
 
-
-def _distance_rows(x: Tensor, sq_norms: Tensor, rows: Tensor) -> Tensor:
-    """Distances from the points ``rows`` to every point: a (len(rows), n) block."""
-    block = torch.addmm(sq_norms.unsqueeze(0), x[rows], x.T, alpha=-2.0)
-    block.add_(sq_norms[rows].unsqueeze(1)).clamp_min_(0.0).sqrt_()
-    block[torch.arange(len(rows), device=x.device), rows] = 0.0
+    Norms are summed before the product term, so d(a, b) and d(b, a) round alike. ``buffers``
+    (float64 and ``dtype``, >= len(rows) x n) are reused instead of allocating: repeated large
+    allocations made glibc's heap grow to ~1 GB at n = 20,000.
+    """
+    m = len(rows)
+    work, block = (None, None) if buffers is None else (buffers[0][:m], buffers[1][:m])
+    work = torch.add(sq_norms[rows].unsqueeze(1), sq_norms.unsqueeze(0), out=work)
+    work.addmm_(x[rows], x.T, alpha=-2.0)
+    block = work.to(dtype) if block is None else block.copy_(work)
+    block.clamp_min_(0.0).sqrt_()
+    block[torch.arange(m, device=x.device), rows] = 0.0
     return block
+
+
+class _Distances:
+    """Rows of the distance matrix: stored whole when ``n <= chunk_size``, else recomputed."""
+
+    def __init__(self, x: Tensor, chunk_size: int):
+        self.x = x - x.mean(dim=0)  # distances do not change; cancellation shrinks
+        self.sq_norms = (self.x * self.x).sum(dim=1)
+        self.n = len(x)
+        self.tile = max(1, min(chunk_size, self.n, _TILE_ENTRIES // self.n))
+        self.buffers = (torch.empty(self.tile, self.n, dtype=x.dtype, device=x.device),
+                        torch.empty(self.tile, self.n, device=x.device))
+        self.matrix: Tensor | None = None
+        if self.n <= chunk_size:
+            self.matrix = torch.empty(self.n, self.n, device=x.device)
+            for start, rows in self._tiles(torch.arange(self.n, device=x.device)):
+                _distance_block(self.x, self.sq_norms, rows,
+                                buffers=(self.buffers[0], self.matrix[start:start + len(rows)]))
+
+    def _tiles(self, rows: Tensor):
+        """(start, rows) pieces of at most ``self.tile`` rows."""
+        return ((s, rows[s:s + self.tile]) for s in range(0, len(rows), self.tile))
+
+    def _compute(self, rows: Tensor) -> Tensor:
+        """A block in the reused buffers: valid until the next call."""
+        return _distance_block(self.x, self.sq_norms, rows, buffers=self.buffers)
+
+    def row(self, index: int) -> Tensor:
+        if self.matrix is not None:
+            return self.matrix[index]
+        return self._compute(torch.tensor([index], device=self.x.device))[0].clone()
+
+    def _stored(self, rows: Tensor) -> Tensor:
+        return torch.index_select(self.matrix, 0, rows)
+
+    def reduce_rows(self, rows: Tensor, reduce) -> Tensor:
+        """``reduce`` (a (m, n) block -> (m,)) over the rows ``rows``, one tile at a time."""
+        source = self._compute if self.matrix is None else self._stored
+        parts = [reduce(source(part)) for _, part in self._tiles(rows)]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _first_near_max(values: Tensor) -> Tensor:
+    """Lowest index whose value is within ``_TIE_RTOL`` of the maximum (the greedy's tie rule)."""
+    best = values.max()
+    return torch.argmax((values >= best - _TIE_RTOL * best.abs()).to(torch.uint8))
 
 
 def _eager_greedy(matrix: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """Every gain every step from the full matrix; no host synchronisation until the end."""
-    n = matrix.shape[0]
-    # argmax returns the first maximum, so ties go to the lowest index.
-    pick = torch.argmax(-matrix.sum(dim=1))
+    n = len(matrix)
+    # Picks stay on the device as 1-element tensors (index_select, index_fill_: no sync).
+    pick = _first_near_max(-matrix.sum(dim=1)).view(1)
     picks = [pick]
-    chosen = torch.zeros(n, dtype=torch.bool, device=matrix.device)
-    chosen[pick] = True
-    nearest = matrix[pick].clone()
+    chosen = torch.zeros(n, dtype=torch.bool, device=matrix.device).index_fill_(0, pick, True)
+    nearest = torch.index_select(matrix, 0, pick)[0]
     owner = torch.zeros(n, dtype=torch.long, device=matrix.device)
     for step in range(1, k):
         gains = (nearest.unsqueeze(0) - matrix).clamp_min_(0.0).sum(dim=1)
-        pick = torch.argmax(gains.masked_fill_(chosen, -1.0))
+        pick = _first_near_max(gains.masked_fill_(chosen, -math.inf)).view(1)
         picks.append(pick)
-        chosen[pick] = True
-        _assign(nearest, owner, matrix[pick], step)
-    return torch.stack(picks), _cluster_sizes(owner, k)
+        chosen.index_fill_(0, pick, True)
+        _assign(nearest, owner, torch.index_select(matrix, 0, pick)[0], step)
+    return torch.cat(picks), _cluster_sizes(owner, k)
 
 
-def _lazy_greedy(rows: RowFn, n: int, k: int, chunk_size: int,
-                 device: torch.device) -> tuple[Tensor, Tensor]:
+def _lazy_greedy(distances: _Distances, k: int, chunk_size: int) -> tuple[Tensor, Tensor]:
     """Minoux's lazy greedy with exact re-evaluation of stale bounds, in batches."""
-    column_sums = torch.cat([rows(torch.arange(s, min(s + chunk_size, n), device=device))
-                             .sum(dim=1) for s in range(0, n, chunk_size)])
-    pick = int(torch.argmax(-column_sums))
+    n, device = distances.n, distances.x.device
+    sums = distances.reduce_rows(torch.arange(n, device=device), lambda b: b.sum(dim=1))
+    pick = int(_first_near_max(-sums))
     picks = [pick]
-    nearest = rows(torch.tensor([pick], device=device))[0]
+    nearest = distances.row(pick).clone()
     owner = torch.zeros(n, dtype=torch.long, device=device)
-    # Upper bounds on the gains; +inf = not evaluated since the first step, -inf = chosen.
-    bound = torch.full((n,), float("inf"), device=device)
-    bound[pick] = -float("inf")
+    # Upper bounds on the gains: +inf until first evaluated, -inf once chosen.
+    bound = torch.full((n,), math.inf, device=device)
+    bound[pick] = -math.inf
     for step in range(1, k):
-        pick = _lazy_step(rows, nearest, bound, chunk_size)
+        pick = _lazy_step(distances, nearest, bound, chunk_size)
         picks.append(pick)
-        bound[pick] = -float("inf")
-        _assign(nearest, owner, rows(torch.tensor([pick], device=device))[0], step)
+        bound[pick] = -math.inf
+        _assign(nearest, owner, distances.row(pick), step)
     return torch.tensor(picks, dtype=torch.long, device=device), _cluster_sizes(owner, k)
 
 
-def _lazy_step(rows: RowFn, nearest: Tensor, bound: Tensor, chunk_size: int) -> int:
-    """The candidate with the largest exact gain (lowest index on ties); updates ``bound``."""
-    # A bound of exactly 0 is exact: every term max(0, m_i - d_ic) was 0 and m_i only shrinks.
+def _lazy_step(distances: _Distances, nearest: Tensor, bound: Tensor, chunk_size: int) -> int:
+    """The greedy's pick given stale bounds; re-evaluated gains are written into ``bound``."""
+    # A bound of exactly 0 is exact: each term max(0, m_i - d_ic) was 0 and m_i only shrinks.
     exact = bound == 0.0
-    batch = _FIRST_BATCH
+    best, batch = 0.0, _FIRST_BATCH
+
+    def gains(block: Tensor) -> Tensor:  # sum_i max(0, m_i - d_ci) = -sum_i min(0, d_ci - m_i)
+        return block.sub_(nearest).clamp_max_(0.0).sum(dim=1).neg_()
+
     while True:
-        # Candidates whose bound could still reach the best exact gain found this step.
-        known = bound.masked_fill(~exact, -float("inf"))
-        best = float(known.max())
-        open_bound = bound.masked_fill(exact, -float("inf"))
-        threshold = max(best - _BOUND_RTOL * abs(best), 0.0) if best > -float("inf") else 0.0
-        need = int((open_bound > threshold).sum()) if best > 0 else int((open_bound > 0).sum())
-        if need == 0:
-            return int(torch.argmax(known))
-        top = float(open_bound.max())
-        size = min(need, chunk_size if top == float("inf") else batch)
-        candidates = torch.topk(open_bound, size).indices
-        block = rows(candidates)
-        bound[candidates] = block.neg_().add_(nearest).clamp_min_(0.0).sum(dim=1)
-        exact[candidates] = True
+        # Stale bounds that might reach the best exact gain (or tie with it) are evaluated.
+        pending = bound.masked_fill(exact | (bound <= best * (1.0 - _BOUND_RTOL)), -math.inf)
+        top = torch.topk(pending, min(batch, len(bound)))
+        values = top.values.tolist()
+        if values[0] == -math.inf:
+            # Gains within _TIE_RTOL of the best tie; the lowest index wins (as _first_near_max).
+            known = bound.masked_fill(~exact, -math.inf)
+            return int(torch.argmax((known >= best * (1.0 - _TIE_RTOL)).to(torch.uint8)))
+        if values[0] == math.inf:  # the first full evaluation after the first pick
+            candidates = torch.nonzero(pending == math.inf).flatten()
+        else:
+            count = values.index(-math.inf) if values[-1] == -math.inf else len(values)
+            candidates = top.indices[:count]
+        evaluated = distances.reduce_rows(candidates, gains)
+        bound.index_copy_(0, candidates, evaluated)
+        exact.index_fill_(0, candidates, True)
+        best = max(best, float(evaluated.max()))
         batch = min(2 * batch, chunk_size)
 
 
-def _assign(nearest: Tensor, owner: Tensor, distances: Tensor, step: int) -> None:
+def _assign(nearest: Tensor, owner: Tensor, row: Tensor, step: int) -> None:
     """Move the points strictly closer to the new medoid (ties stay with earlier medoids)."""
-    closer = distances < nearest
-    nearest.copy_(torch.where(closer, distances, nearest))
-    owner.masked_fill_(closer, step)
+    owner.masked_fill_(row < nearest, step)
+    torch.minimum(nearest, row, out=nearest)
 
 
 def _cluster_sizes(owner: Tensor, k: int) -> Tensor:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import platform
+
 import torch
 
 from ..errors import UserError
@@ -15,10 +18,21 @@ def resolve_device(requested: str) -> torch.device:
         if torch.cuda.is_available():
             return torch.device("cuda")
         if requested == "cuda":
-            raise UserError("config key 'device' is 'cuda' but no GPU is visible to this job; "
-                            "set device: auto (or cpu), or run where a GPU is allocated")
+            raise UserError(f"config key 'device' is 'cuda' but no GPU is visible to this job"
+                            f"{_why_no_gpu()}; set device: auto (or cpu), or run where a GPU is "
+                            "allocated (the Slurm profile asks for gpu: 1)")
         return torch.device("cpu")
     raise UserError(f"config key 'device': {requested!r}; choose one of: auto, cpu, cuda")
+
+
+def _why_no_gpu() -> str:
+    """The likely reason, when there is one to name."""
+    if not torch.backends.cuda.is_built():
+        return " (this torch build has no CUDA support; install a CUDA build of torch)"
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return f" (CUDA_VISIBLE_DEVICES={visible!r} hides every GPU)"
+    return ""
 
 
 def set_up_compute(device: torch.device, threads: int | None) -> None:
@@ -31,6 +45,20 @@ def set_up_compute(device: torch.device, threads: int | None) -> None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def hardware_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model name: what a reader needs to compare timings."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def make_generators(seed: int, device: torch.device) -> tuple[torch.Generator, torch.Generator]:

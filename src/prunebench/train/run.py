@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..methods import METHODS
 from ..selection.dynamic import SAMPLERS, SamplerSetup
 from .budget import full_steps, plan_steps
+from .device import hardware_name
 from .loop import train_loop
 from .outputs import write_run_outputs, write_selection_log
 from .samplers import SubsetSampler
@@ -93,7 +94,8 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
                    "selection_backward_examples": extra.backward_examples},
         "sampler": extra.extra,
         "time": timers.snapshot(), "wall_time_s": round(time.perf_counter() - started, 6),
-        "device": str(device), "threads": torch.get_num_threads(),
+        "device": str(device), "hardware": hardware_name(device),
+        "threads": torch.get_num_threads(),
         "torch": torch.__version__, "python": platform.python_version(),
     }
     write_run_outputs(out_dir, result.history, metrics)

@@ -41,8 +41,21 @@ def set_up_run(*, data_dir, spec: dict, seed: int, threads: int | None) -> RunPa
     torch.manual_seed(seed)
     model = build_model(settings.model, data.input_shape, data.num_classes,
                         meta=data.meta).to(device)
+    apply_speed(model, data, device, spec.get("speed", {}))
     order_gen, augment_gen = make_generators(seed, device)
     return RunParts(settings, device, data, model, order_gen, augment_gen, PhaseTimers(device))
+
+
+def apply_speed(model: torch.nn.Module, data: TensorData, device: torch.device,
+                speed: dict) -> None:
+    """The config's `speed` options, in place: channels_last for image models on a GPU (model
+    and every batch), and nn.Module.compile, which keeps parameter names (checkpoints, hooks)."""
+    if speed.get("channels_last", True) and device.type == "cuda" and data.kind == "image" \
+            and len(data.input_shape) == 3:
+        model.to(memory_format=torch.channels_last)
+        data.memory_format = torch.channels_last
+    if speed.get("compile", False):
+        model.compile()
 
 
 def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, job_type: str,
