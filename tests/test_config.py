@@ -63,7 +63,7 @@ def test_default_config_file_is_valid():
     assert set(config["datasets"]) == {"digits", "mnist1d"}
     assert set(config["methods"]) == {"full", "random", "el2n", "grand", "forgetting", "ccs",
                                       "random_epoch", "crest"}
-    assert config["fractions"] == [0.3, 0.5, 0.7] and config["seeds"] == [0, 1, 2]
+    assert config["fractions"] == [0.1, 0.3, 0.5] and config["seeds"] == [0, 1, 2]
 
 
 @pytest.mark.parametrize("change, expected", [
