@@ -9,6 +9,7 @@ CI=true (where tests/system/setup.sh installed them) it never skips.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -112,3 +113,58 @@ def test_workflow_runs_on_slurm(cluster, tmp_path):
                            capture_output=True, text=True, env=cluster.env, check=True)
     states = dict(line.split("|") for line in queue.stdout.split())
     assert {states.get(job_id) for job_id, _ in submitted} == {"COMPLETED"}, states
+
+
+RESUME_CONFIG = {
+    **CONFIG, "experiment": "resume", "checkpoint_every": 1, "methods": ["full"],
+    "datasets": {"mnist1d": {
+        "model": "mnist1d_cnn", "epochs": 40, "batch_size": 128, "lr": 0.05,
+        "options": {"train_size": 20000, "test_size": 500},
+    }},
+}
+RESUME_RUN = Path("results/resume/runs/mnist1d/mnist1d_cnn/full/f1/seed0")
+
+
+def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_path):
+    """scancel the training job once it has saved a checkpoint: Snakemake resubmits it (the
+    profile's retries), the new Slurm job resumes after the saved epoch, and the run ends with
+    the metrics of an uninterrupted run of the same seed (here a local one)."""
+    work, reference = tmp_path / "slurm", tmp_path / "local"
+    for folder in (work, reference):
+        folder.mkdir()
+        (folder / "resume.yaml").write_text(yaml.safe_dump(RESUME_CONFIG))
+    env = {**cluster.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}"}
+    command = slurm_snakemake(cluster, work, work / "resume.yaml")
+    command[command.index("--retries") + 1] = "1"
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=env)
+    checkpoint = work / RESUME_RUN / "checkpoint.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint appeared:\n" + job.communicate()[0][-4000:]
+    running = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i"],
+                             capture_output=True, text=True, env=cluster.env, check=True)
+    cancelled = running.stdout.split()
+    assert len(cancelled) == 1, running.stdout  # the training job is the only Slurm job now
+    subprocess.run(["scancel", cancelled[0]], env=cluster.env, check=True)
+    output, _ = job.communicate(timeout=600)
+    assert job.returncode == 0, output[-6000:] + "\n" + cluster.logs()
+
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
+    assert len(submitted) == 2 and submitted[0] == cancelled[0], output[-4000:]
+    log = (work / "logs/resume/train/mnist1d/mnist1d_cnn/full/f1/seed0.log").read_text()
+    assert "resuming from" in log and "after epoch" in log, log[-2000:]
+    assert not checkpoint.exists()  # gone once the results exist
+
+    local = subprocess.run([str(Path(sys.executable).parent / "snakemake"),
+                            str(RESUME_RUN / "metrics.json"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(reference),
+                            "--configfile", str(reference / "resume.yaml"),
+                            "--profile", str(ROOT / "workflow" / "profiles" / "local"),
+                            "--cores", "2", "--set-threads", "train=1"],
+                           capture_output=True, text=True, env=env, timeout=600)
+    assert local.returncode == 0, local.stderr[-4000:]
+    resumed = json.loads((work / RESUME_RUN / "metrics.json").read_text())
+    whole = json.loads((reference / RESUME_RUN / "metrics.json").read_text())
+    for key in ("test_acc", "test_loss", "train_loss", "steps", "examples_seen"):
+        assert resumed[key] == whole[key], key
