@@ -158,7 +158,8 @@ def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_
     assert not checkpoint.exists()  # gone once the results exist
 
     local = subprocess.run([str(Path(sys.executable).parent / "snakemake"),
-                            str(RESUME_RUN / "metrics.json"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(reference),
+                            str(RESUME_RUN / "metrics.json"),
+                            "--snakefile", str(ROOT / "Snakefile"), "--directory", str(reference),
                             "--configfile", str(reference / "resume.yaml"),
                             "--profile", str(ROOT / "workflow" / "profiles" / "local"),
                             "--cores", "2", "--set-threads", "train=1"],

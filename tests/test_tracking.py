@@ -115,7 +115,7 @@ def test_offline_run_holds_config_history_and_final_metrics(tmp_path, mnist1d_sm
     run_files = list((out / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(run_files) == 1, run_files  # one W&B run per job, under the run's directory
     run = read_run(run_files[0])
-    assert run["group"] == "wb/mnist1d/full/f1.0" and run["job_type"] == "train"
+    assert run["group"] == "wb/mnist1d/full/f1" and run["job_type"] == "train"
     assert run["project"] == "pb-test" and run["tags"] == ["ci"]
     assert run["config"]["training"] == spec["training"]
     assert run["config"]["method"] == "full" and run["config"]["seed"] == 0

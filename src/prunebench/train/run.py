@@ -68,7 +68,9 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
                       n_used=n_used, batch_size=settings.batch_size, epochs=settings.epochs)
     timers = run.timers
-    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction}"], seed=seed,
+    # the fraction as the results' paths write it (f1, f0.5), so groups match folders
+    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{float(fraction):g}"],
+                               seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
     checkpoint = run_checkpoint(out_dir, spec, run, method, fraction, seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
