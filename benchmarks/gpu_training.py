@@ -11,7 +11,8 @@ the model from `build_model`. Variants, each timed after its own warm-up:
 - `fp32`: no autocast, contiguous layout;
 - `bf16`: bf16 autocast (what training jobs use on a GPU);
 - `bf16+cl`: plus channels_last for model and batches (`speed.channels_last`, on by default);
-- `bf16+cl+compile`: plus `nn.Module.compile` (`speed.compile`).
+- `bf16+cl+compile`: plus `nn.Module.compile` (`speed.compile: true`);
+- `bf16+cl+cudagraphs`: compiled with CUDA graphs (`speed.compile: reduce-overhead`).
 
 On the CPU only `fp32` and `fp32+compile` run (autocast and channels_last are GPU-only there).
 Scoring: `el2n_scores` (one eval forward per example) and `grand_scores` (per-example gradient
@@ -55,7 +56,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def train_rate(model_name: str, data: TensorData, device: torch.device, *, bf16: bool,
-               channels_last: bool, compile_model: bool, batch_size: int, steps: int,
+               channels_last: bool, compile_model: bool | str, batch_size: int, steps: int,
                warmup: int) -> float:
     """Images/s of augmented SGD steps, measured after `warmup` untimed steps."""
     data.memory_format = torch.contiguous_format
@@ -124,14 +125,15 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
         name = torch.cuda.get_device_name()
         variants = [("fp32", False, False, False), ("bf16", True, False, False),
-                    ("bf16+cl", True, True, False), ("bf16+cl+compile", True, True, True)]
+                    ("bf16+cl", True, True, False), ("bf16+cl+compile", True, True, True),
+                    ("bf16+cl+cudagraphs", True, True, "reduce-overhead")]
     else:
         name = f"CPU, {args.threads} thread(s)"
         variants = [("fp32", False, False, False), ("fp32+compile", False, False, True)]
     data = cifar_like(max(score_examples, 4 * args.batch_size), device)
     print(f"# {name}, torch {torch.__version__}, batch {args.batch_size}, {steps} timed steps "
           f"per variant, CIFAR-shaped data on the device")
-    header = f"{'model':<9} {'variant':<16} {'train img/s':>12} {'vs fp32':>8}"
+    header = f"{'model':<9} {'variant':<19} {'train img/s':>12} {'vs fp32':>8}"
     print(header)
     print("-" * len(header))
     for model_name in args.models:
@@ -141,7 +143,7 @@ def main() -> None:
                               compile_model=compile_model, batch_size=args.batch_size,
                               steps=steps, warmup=3 if quick else 30)
             base = base or rate
-            print(f"{model_name:<9} {label:<16} {rate:>12,.0f} {rate / base:>7.2f}x", flush=True)
+            print(f"{model_name:<9} {label:<19} {rate:>12,.0f} {rate / base:>7.2f}x", flush=True)
     print()
     header = f"{'model':<9} {'EL2N ex/s':>12} {'GraNd ex/s':>12} {'examples':>9}"
     print(header)

@@ -57,10 +57,11 @@ def test_training_on_the_gpu_learns(tmp_path, digits_dir, method, fraction):
     assert metrics["time"]["training"] > 0
 
 
-def test_compiled_model_trains_and_keeps_parameter_names(tmp_path, digits_dir):
-    run = set_up_run(data_dir=digits_dir, spec=gpu_spec(compile=True), seed=0, threads=None)
+@pytest.mark.parametrize("mode", [True, "reduce-overhead"])
+def test_compiled_model_trains_and_keeps_parameter_names(tmp_path, digits_dir, mode):
+    run = set_up_run(data_dir=digits_dir, spec=gpu_spec(compile=mode), seed=0, threads=None)
     assert not any(name.startswith("_orig_mod") for name in run.model.state_dict())
-    metrics = run_training(data_dir=digits_dir, spec=gpu_spec(epochs=3, compile=True),
+    metrics = run_training(data_dir=digits_dir, spec=gpu_spec(epochs=3, compile=mode),
                            method="full", fraction=1.0, seed=0, out_dir=tmp_path)
     assert math.isfinite(metrics["test_loss"]) and metrics["test_acc"] > 0.5
 

@@ -54,8 +54,9 @@ def apply_speed(model: torch.nn.Module, data: TensorData, device: torch.device,
             and len(data.input_shape) == 3:
         model.to(memory_format=torch.channels_last)
         data.memory_format = torch.channels_last
-    if speed.get("compile", False):
-        model.compile()
+    mode = speed.get("compile", False)
+    if mode:
+        model.compile(**({"mode": mode} if isinstance(mode, str) else {}))
 
 
 def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, job_type: str,
