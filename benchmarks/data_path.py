@@ -62,7 +62,12 @@ def time_ours(data: TensorData, batch_size: int, epochs: int, device: torch.devi
             x, y = data.train_batch(perm[start:start + batch_size], AUGMENT, augment)
             checksum = checksum + x[:, 0, 0, 0].sum()  # use the batch so no work is skipped
 
-    epoch()  # warm-up
+    return timed_epochs(epoch, epochs, device)
+
+
+def timed_epochs(epoch, epochs: int, device: torch.device) -> float:
+    """Seconds for `epochs` calls of `epoch`, after one untimed warm-up call."""
+    epoch()
     synchronize(device)
     start = time.perf_counter()
     for _ in range(epochs):
@@ -84,13 +89,7 @@ def time_torchvision(dataset: PILImages, batch_size: int, workers: int, epochs: 
             x = x.to(device, non_blocking=True)
             checksum = checksum + x[:, 0, 0, 0].sum()
 
-    epoch()  # warm-up, and worker start-up
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    synchronize(device)
-    return time.perf_counter() - start
+    return timed_epochs(epoch, epochs, device)  # its warm-up epoch also starts the workers
 
 
 def main() -> None:
