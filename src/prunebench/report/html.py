@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from .. import __version__
 from ..atomic import write_text
 from ..errors import UserError
+from ..hardware import cpu_model
 from .aggregate import MISSING_COLUMNS
 from .layout import produced_scores, report_files
 from .progress import progress
@@ -63,17 +64,7 @@ def _versions(summary: pd.DataFrame) -> dict:
     report_side = {"prunebench": __version__, "python": platform.python_version(),
                    **{p: version(p) for p in PACKAGES}}
     return {"runs": runs, "report": report_side,
-            "machine": f"{platform.platform()} ({platform.machine()}, {_cpu_model()})"}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu unknown"
+            "machine": f"{platform.platform()} ({platform.machine()}, {cpu_model()})"}
 
 
 def _write_files(out_dir: Path, config: dict, sections: dict) -> list[dict]:

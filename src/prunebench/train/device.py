@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import platform
 
 import torch
 
 from ..errors import UserError
+from ..hardware import cpu_model
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -51,14 +51,7 @@ def hardware_name(device: torch.device) -> str:
     """The GPU's name, or the CPU's model name: what a reader needs to compare timings."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    return cpu_model()
 
 
 def make_generators(seed: int, device: torch.device) -> tuple[torch.Generator, torch.Generator]:
