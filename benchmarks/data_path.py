@@ -21,14 +21,13 @@ import time
 
 import numpy as np
 import torch
+from common import CIFAR10_MEAN, CIFAR10_STD, synchronize
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from prunebench.data.tensors import TensorData
 
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 AUGMENT = {"crop_padding": 4, "flip": True}
 
 
@@ -43,11 +42,6 @@ class PILImages(Dataset):
 
     def __getitem__(self, index: int):
         return self.transform(Image.fromarray(self.images[index])), int(self.labels[index])
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def time_ours(data: TensorData, batch_size: int, epochs: int, device: torch.device) -> float:

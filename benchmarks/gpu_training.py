@@ -26,6 +26,7 @@ import contextlib
 import time
 
 import torch
+from common import CIFAR10_MEAN, CIFAR10_STD, synchronize
 from torch.nn import functional as F
 
 from prunebench.data.tensors import TensorData
@@ -33,8 +34,6 @@ from prunebench.models import build_model
 from prunebench.scores import el2n_scores, grand_scores
 from prunebench.train.setup import apply_speed
 
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 AUGMENT = {"crop_padding": 4, "flip": True}
 
 
@@ -48,11 +47,6 @@ def cifar_like(n: int, device: torch.device) -> TensorData:
         mean=torch.tensor(CIFAR10_MEAN, device=device).view(1, 3, 1, 1),
         std=torch.tensor(CIFAR10_STD, device=device).view(1, 3, 1, 1),
         kind="image", num_classes=10)
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def train_rate(model_name: str, data: TensorData, device: torch.device, *, bf16: bool,

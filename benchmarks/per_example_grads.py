@@ -20,14 +20,12 @@ import argparse
 import time
 
 import torch
+from common import CIFAR10_MEAN, CIFAR10_STD, synchronize
 from torch import nn
 from torch.nn import functional as F
 
 from prunebench.models import build_model
 from prunebench.scores import grand_scores
-
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
 def cifar_like(n: int, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,11 +52,6 @@ def loop_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tens
 def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double().cpu(), b.double().cpu()
     return float(((a - b).abs() / b.abs().clamp_min(1e-12)).max())
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def main() -> None:
