@@ -1,0 +1,82 @@
+"""Method options: each method file declares its options once, as a frozen dataclass.
+
+    @dataclass(frozen=True)
+    class Options:
+        beta: float = option(0.1, "fraction of the hardest examples dropped first", minimum=0,
+                             maximum=1)
+
+The dataclass is the single source of an option's name, type, default, bounds and one-line
+description: the config schema's option blocks are generated from it (`options_schema`), the
+README lists it, and the method receives an instance of it (`build_options`). Torch-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+# annotation (as written under `from __future__ import annotations`) -> JSON schema type
+_JSON_TYPES = {
+    "int": "integer", "float": "number", "bool": "boolean", "str": "string",
+    "int | None": ["integer", "null"], "float | None": ["number", "null"],
+    "str | None": ["string", "null"],
+}
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, **bounds: float) -> Any:
+    """A dataclass field with a default and a one-line description (`help`); `choices` for an
+    enumeration, and JSON-schema bounds as keywords (minimum=0, exclusiveMaximum=1, ...)."""
+    unknown = set(bounds) - set(_BOUNDS)
+    if unknown:
+        raise TypeError(f"unknown bound(s) {sorted(unknown)}; use {_BOUNDS}")
+    metadata = {"help": help, "choices": choices, "bounds": bounds}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def option_fields(cls) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))
+
+
+def _json_type(annotation: str, name: str, cls) -> str | list[str]:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if text in _JSON_TYPES:
+        return _JSON_TYPES[text]
+    if text.startswith("typing.Literal") or text.startswith("Literal"):
+        return "string"
+    raise TypeError(f"{cls.__name__}.{name}: unsupported option type {annotation!r}")
+
+
+def options_schema(cls, description: str) -> dict:
+    """The JSON-schema block of one method's options (defaults and descriptions included)."""
+    properties = {}
+    for f in option_fields(cls):
+        meta = f.metadata
+        if "help" not in meta:
+            raise TypeError(f"{cls.__name__}.{f.name}: declare it with option(default, help)")
+        prop: dict[str, Any] = {"description": meta["help"], "default": f.default}
+        if meta["choices"]:
+            prop["enum"] = list(meta["choices"])
+        else:
+            prop["type"] = _json_type(f.type, f.name, cls)
+        prop.update(meta["bounds"])
+        properties[f.name] = prop
+    return {"type": "object", "additionalProperties": False, "default": {},
+            "description": description, "properties": properties}
+
+
+def option_defaults(cls) -> dict:
+    return {f.name: f.default for f in option_fields(cls)}
+
+
+def build_options(cls, values: dict | None):
+    """An instance of `cls` from a (validated) mapping; unknown keys are a TypeError."""
+    return cls(**(values or {}))
+
+
+def options_table(cls) -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, description) rows, for the README and `prunebench methods`."""
+    hints = typing.get_type_hints(cls)
+    return [(f.name, getattr(hints[f.name], "__name__", str(hints[f.name])), f.default,
+             f.metadata["help"]) for f in option_fields(cls)]
