@@ -186,7 +186,7 @@ def test_infobatch_prunes_only_below_mean_and_rescales():
     setup = SamplerSetup(labels=torch.zeros(n, dtype=torch.long), num_classes=1, fraction=1.0,
                          batch_size=100, eval_batch_size=100, epochs=8,
                          generator=torch.Generator().manual_seed(0),
-                         options={"prune_ratio": ratio, "anneal": 0.875})
+                         options=SAMPLERS["infobatch"].Options(prune_ratio=ratio, anneal=0.875))
     sampler = SAMPLERS["infobatch"](setup)
     sampler.start_epoch(_Ctx(1))
     assert len(sampler.passes.indices) == n  # nothing known yet: all kept

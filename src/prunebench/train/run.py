@@ -12,6 +12,7 @@ import torch
 from ..atomic import read_npy
 from ..errors import UserError
 from ..methods import METHODS
+from ..options import build_options
 from ..selection.dynamic import SAMPLERS, SamplerSetup
 from .budget import full_steps, plan_steps
 from .device import hardware_name
@@ -37,12 +38,13 @@ def make_sampler(method: str, run: RunParts, spec: dict, fraction: float, subset
     entry, data = METHODS[method], run.data
     batch_size = run.settings.batch_size
     if entry["kind"] == "dynamic":
+        sampler_class = SAMPLERS[entry["sampler"]]
         setup = SamplerSetup(
             labels=data.train_y, num_classes=data.num_classes, fraction=fraction,
             batch_size=batch_size, eval_batch_size=run.settings.eval_batch_size,
             epochs=run.settings.epochs, generator=run.order_generator,
-            options=spec.get("sampler_options") or {})
-        return SAMPLERS[entry["sampler"]](setup), setup.n_budget
+            options=build_options(sampler_class.Options, spec.get("sampler_options")))
+        return sampler_class(setup), setup.n_budget
     if entry["kind"] == "reference":
         indices = np.arange(data.n_train, dtype=np.int64)
     else:

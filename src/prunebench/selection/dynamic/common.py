@@ -24,7 +24,8 @@ from ..static.quotas import class_quotas
 
 @dataclass
 class SamplerSetup:
-    """Everything a sampler is built from; `options` is the config's dynamic.<sampler> block."""
+    """Everything a sampler is built from; `options` is an instance of the sampler's `Options`
+    dataclass (its defaults overridden by the config's block for the method)."""
 
     labels: Tensor  # int64 [N] training labels, on the data's device
     num_classes: int
@@ -33,7 +34,7 @@ class SamplerSetup:
     eval_batch_size: int
     epochs: int
     generator: torch.Generator  # CPU generator for every random draw of the sampler
-    options: dict
+    options: object
 
     @property
     def n_train(self) -> int:

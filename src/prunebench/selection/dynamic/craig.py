@@ -10,9 +10,12 @@ O(chunk x class size), never N x N.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
+from ...options import option
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
 from ..facility_location import greedy_facility_location
 from ..static.quotas import class_quotas
@@ -26,10 +29,18 @@ from .common import (
 )
 
 
+@dataclass(frozen=True)
+class CraigOptions:
+    interval: int = option(1, "epochs between CRAIG selections (facility location over every "
+                           "class)", minimum=1)
+
+
 class CraigSampler(BaseSampler):
+    Options = CraigOptions
+
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
-        self.interval = setup.options["interval"]
+        self.interval = setup.options.interval
         self.passes = WeightedPasses(setup.batch_size, setup.generator)
         self.quotas = class_quotas(setup.labels.cpu().numpy(), setup.n_budget)
         self.records: list[SelectionRecord] = []

@@ -20,10 +20,12 @@ training step is the loop's single backward, and the Hessian is estimated at sel
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from ...options import option
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
 from ..facility_location import greedy_facility_location
 from .common import SamplerSetup, Stopwatch, error_vectors, eval_logits, normalise_weights
@@ -31,17 +33,44 @@ from .crest_pool import LearnedPool
 from .crest_quadratic import QuadraticModel, fit_quadratic, flat_parameters
 
 
+@dataclass(frozen=True)
+class CrestOptions:
+    subset_size: int = option(500, "r - examples in each class-stratified random subset (paper - "
+                              "1% of N, 500 on CIFAR-10)", minimum=2)
+    num_subsets: int = option(5, "m - random subsets (hence weighted mini-batch coresets) per "
+                              "selection", minimum=1)
+    tau: float = option(0.1, "reselect when |true - approx| > tau * true at a check (relative "
+                        "error of the quadratic model)", minimum=0)
+    check_interval: int = option(10, "steps between checks of the quadratic model (each check = "
+                                 "one forward over the m random subsets)", minimum=1)
+    hessian_probes: int = option(1, "Rademacher probes of the Hutchinson diagonal-Hessian "
+                                 "estimate, at selection time only", minimum=1)
+    reselect_each_epoch: bool = option(False, "also reselect at the start of every epoch")
+    drop: bool = option(True, "drop learned examples from the pool (METHODS.md, CREST step 7)")
+    drop_interval: int = option(20, "epochs between drops", minimum=1)
+    drop_watch: int = option(5, "an example is learned when its last drop_watch recorded losses "
+                             "are all below drop_thresh", minimum=1)
+    drop_thresh: float = option(0.1, "loss below which an observation counts as learned",
+                                minimum=0)
+    class_floor: float = option(0.1, "never shrink a class below this fraction of its size",
+                                minimum=0, maximum=1)
+    min_pool: float = option(0.2, "never shrink the pool below this fraction of N", minimum=0,
+                             maximum=1)
+
+
 class CrestSampler(BaseSampler):
+    Options = CrestOptions
+
     def __init__(self, setup: SamplerSetup):
         o = setup.options
         self.setup = setup
-        self.r, self.m = o["subset_size"], o["num_subsets"]
-        self.tau, self.check_interval = o["tau"], o["check_interval"]
-        self.probes, self.reselect_each_epoch = o["hessian_probes"], o["reselect_each_epoch"]
-        self.drop_enabled, self.drop_interval = o["drop"], o["drop_interval"]
+        self.r, self.m = o.subset_size, o.num_subsets
+        self.tau, self.check_interval = o.tau, o.check_interval
+        self.probes, self.reselect_each_epoch = o.hessian_probes, o.reselect_each_epoch
+        self.drop_enabled, self.drop_interval = o.drop, o.drop_interval
         self.per_class = math.ceil(setup.batch_size / setup.num_classes)
-        self.pool = LearnedPool(setup.labels, watch=o["drop_watch"], thresh=o["drop_thresh"],
-                                class_floor=o["class_floor"], min_pool=o["min_pool"])
+        self.pool = LearnedPool(setup.labels, watch=o.drop_watch, thresh=o.drop_thresh,
+                                class_floor=o.class_floor, min_pool=o.min_pool)
         self.labels_cpu = setup.labels.cpu()
         self.coresets: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.random_union: torch.Tensor | None = None

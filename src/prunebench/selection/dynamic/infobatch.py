@@ -12,19 +12,31 @@ metrics.json says what fraction of the full run's steps InfoBatch actually used.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from ...options import option
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, StepContext
 from .common import SamplerSetup, WeightedPasses
 
 
+@dataclass(frozen=True)
+class InfoBatchOptions:
+    prune_ratio: float = option(0.5, "r - probability of skipping an example whose last loss is "
+                                "below the mean", minimum=0, exclusiveMaximum=1)
+    anneal: float = option(0.875, "the final (1 - anneal) of the epochs use all data",
+                           exclusiveMinimum=0, maximum=1)
+
+
 class InfoBatchSampler(BaseSampler):
+    Options = InfoBatchOptions
+
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
-        self.ratio = setup.options["prune_ratio"]
-        self.prune_epochs = setup.options["anneal"] * setup.epochs
+        self.ratio = setup.options.prune_ratio
+        self.prune_epochs = setup.options.anneal * setup.epochs
         self.losses = torch.full((setup.n_train,), float("nan"))  # last observed loss (CPU)
         self.passes = WeightedPasses(setup.batch_size, setup.generator)
         self.skipped_total = 0

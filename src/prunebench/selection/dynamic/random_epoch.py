@@ -5,13 +5,22 @@ CREST's random baseline: the same steps as CREST, no selection cost beyond a per
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor
 
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, StepContext
 from .common import SamplerSetup, WeightedPasses, uniform_draw
 
 
+@dataclass(frozen=True)
+class RandomEpochOptions:
+    """random_epoch has no options."""
+
+
 class RandomEpochSampler(BaseSampler):
+    Options = RandomEpochOptions
+
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
         self.passes = WeightedPasses(setup.batch_size, setup.generator)
