@@ -41,7 +41,7 @@ TINY = {
         "augment": {"crop_padding": 1}, "options": {"train_size": 600, "test_size": 200},
     }},
     "methods": ["random", "el2n", "forgetting", "crest"],
-    "dynamic": {"crest": {"subset_size": 60, "num_subsets": 2, "check_interval": 2,
+    "options": {"crest": {"subset_size": 60, "num_subsets": 2, "check_interval": 2,
                           "drop_interval": 1, "drop_watch": 1}},
     "fractions": [0.5], "seeds": [0],
     "proxy": {"seeds": 1, "epochs": 2, "score_epoch": 1},
