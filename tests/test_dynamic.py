@@ -12,8 +12,8 @@ import torch
 
 from prunebench.config import load_schema, validate_config
 from prunebench.selection.dynamic import SamplerSetup
-from prunebench.selection.dynamic.infobatch import InfoBatchSampler
 from prunebench.selection.dynamic.crest_pool import LearnedPool
+from prunebench.selection.dynamic.infobatch import InfoBatchSampler
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
 from prunebench.train.run import make_sampler, run_training

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from prunebench.models.base import ClassifierNet
 from prunebench.methods import SCORES
+from prunebench.models.base import ClassifierNet
 from prunebench.scores import (
     ForgettingTracker,
     el2n_scores,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from prunebench.errors import UserError
-from prunebench.selection.static.run import select_subset
 from prunebench.selection.static.ccs import allocate, assign_strata
 from prunebench.selection.static.quotas import class_quotas, subset_size
+from prunebench.selection.static.run import select_subset
 
 
 def rng(seed=0):
@@ -68,15 +68,18 @@ def test_top_balanced_takes_each_class_top():
 
 def test_offset_skips_top_fraction():
     scores, labels = np.arange(10, dtype=np.float32), np.zeros(10, dtype=np.int64)
-    out = select_subset("el2n_offset", scores, labels, 0.3, rng(), class_balanced=False, offset=0.2)
+    out = select_subset("el2n_offset", scores, labels, 0.3, rng(), class_balanced=False,
+                        offset=0.2)
     assert out.tolist() == [5, 6, 7]  # 9 and 8 skipped
     scores, labels = make_data()  # 200 examples: skip 40, keep 50
-    out = select_subset("el2n_offset", scores, labels, 0.25, rng(), class_balanced=False, offset=0.2)
+    out = select_subset("el2n_offset", scores, labels, 0.25, rng(), class_balanced=False,
+                        offset=0.2)
     assert out.tolist() == sorted(ranked(scores, range(200))[40:90])
     scores, labels = make_data(20)  # quota total 6
     with pytest.raises(UserError, match=r"offset \+ fraction must be <= 1.*0\.8.*0\.3"):
         select_subset("el2n_offset", scores, labels, 0.3, rng(), offset=0.8)
-    assert len(select_subset("el2n_offset", scores, labels, 0.3, rng(), offset=0.7)) == 6  # sum 1 ok
+    kept = select_subset("el2n_offset", scores, labels, 0.3, rng(), offset=0.7)
+    assert len(kept) == 6  # sum 1 ok
 
 
 def test_ccs_strata_allocation_and_coverage():
