@@ -21,8 +21,8 @@ omp_solvers.py), on purpose:
 Everything runs on inner products: `Atoms` gives A b, ||b||^2 and columns of the Gram matrix
 A A^T, so the d-dimensional vectors never need to exist (GradMatch's last-layer gradients have
 a factored Gram, see `selection.dynamic.last_layer`). The small k x k system is kept as an
-incrementally extended Cholesky factor in float64; the n x k block of Gram columns is the
-largest thing held. Works on whatever device the atoms live on.
+incrementally extended Cholesky factor in float64, in preallocated buffers; the k x n block
+of the support's Gram rows is the largest thing held. Works on whatever device the atoms live on.
 """
 
 from __future__ import annotations
@@ -90,60 +90,56 @@ def nonnegative_omp(atoms: Atoms, budget: int, lam: float = 0.5, tol: float = 1e
     c = atoms.products().double()
     n, device = len(c), c.device
     b_sq = float(atoms.target_sq_norm())
+    cap = max(min(budget, n), 0)
     available = torch.ones(n, dtype=torch.bool, device=device)
-    support: list[int] = []
-    cols = c.new_zeros((n, 0))  # Gram columns of the support, in support order
-    chol = c.new_zeros((0, 0))  # Cholesky factor of G_SS + lam I
+    support = torch.zeros(cap, dtype=torch.long, device=device)  # first k entries used
+    gram_rows = c.new_zeros((cap, n))  # gram_rows[i] = G[support[i], :]
+    chol = c.new_zeros((cap, cap))  # Cholesky factor of G_SS + lam I in its top-left k x k
     x = c.new_zeros(0)
-    r_sq, picks = b_sq, 0
+    k, r_sq, picks = 0, b_sq, 0
     limit = max(tol, 0.0) ** 2 * b_sq
-    while len(support) < budget and r_sq > limit and bool(available.any()):
-        projections = (c - cols @ x).masked_fill(~available, float("-inf"))
+    while k < budget and r_sq > limit and bool(available.any()):
+        projections = (c - x @ gram_rows[:k]).masked_fill(~available, float("-inf"))
         j = int(torch.argmax(projections))
         if not float(projections[j]) > 0:
             break  # no atom can lower the residual with a positive weight
         available[j] = False
         picks += 1
         column = atoms.columns(torch.tensor([j], device=device)).double()[:, 0]
-        extended = _extend_cholesky(chol, column[support] if support else column[:0],
-                                    float(column[j]) + lam)
-        if extended is None:
+        if not _extend_cholesky(chol, k, column[support[:k]], float(column[j]) + lam):
             continue  # numerically dependent on the support (lam = 0): skip it
-        chol, cols = extended, torch.cat([cols, column[:, None]], 1)
-        support.append(j)
-        x = _solve(chol, c[support])
-        while len(support) and float(x.min()) <= 0:
+        gram_rows[k], support[k] = column, j
+        k += 1
+        x = _solve(chol[:k, :k], c[support[:k]])
+        while k and float(x.min()) <= 0:
             # drop the most negative atom (never a candidate again) and re-solve
-            worst = int(torch.argmin(x))
-            keep = [i for i in range(len(support)) if i != worst]
-            support = [support[i] for i in keep]
-            cols = cols[:, keep]
-            gram = cols[torch.tensor(support, device=device)] if support else cols[:0]
-            chol = torch.linalg.cholesky(gram + lam * torch.eye(len(support), dtype=gram.dtype,
-                                                                device=device))
-            x = _solve(chol, c[support]) if support else c.new_zeros(0)
-        c_s = c[support] if support else c[:0]
-        r_sq = max(b_sq - float(x @ c_s) - lam * float(x @ x), 0.0)
-    indices = torch.tensor(support, dtype=torch.long, device=device)
-    return OmpResult(indices=indices, weights=x, residual_norm=r_sq ** 0.5, picks=picks)
+            keep = torch.arange(k, device=device) != int(torch.argmin(x))
+            gram_rows[:k - 1] = gram_rows[:k][keep].clone()
+            support[:k - 1] = support[:k][keep].clone()
+            k -= 1
+            kept = support[:k]
+            eye = torch.eye(k, dtype=c.dtype, device=device)
+            chol[:k, :k] = torch.linalg.cholesky(gram_rows[:k][:, kept] + lam * eye)
+            x = _solve(chol[:k, :k], c[kept])
+        r_sq = max(b_sq - float(x @ c[support[:k]]) - lam * float(x @ x), 0.0)
+    return OmpResult(indices=support[:k].clone(), weights=x, residual_norm=r_sq ** 0.5,
+                     picks=picks)
 
 
-def _extend_cholesky(chol: Tensor, cross: Tensor, diagonal: float) -> Tensor | None:
-    """Cholesky factor of [[K, cross], [cross^T, diagonal]] from K's factor; None when the new
-    pivot is not safely positive."""
-    k = len(chol)
+def _extend_cholesky(chol: Tensor, k: int, cross: Tensor, diagonal: float) -> bool:
+    """Grow the factor in chol[:k, :k] of K to that of [[K, cross], [cross^T, diagonal]], in
+    place; False (nothing written) when the new pivot is not safely positive."""
     if k:
-        row = torch.linalg.solve_triangular(chol, cross[:, None], upper=False)[:, 0]
+        row = torch.linalg.solve_triangular(chol[:k, :k], cross[:, None], upper=False)[:, 0]
     else:
         row = cross
     pivot = diagonal - float(row @ row)
     if not pivot > 1e-12 * max(abs(diagonal), 1e-300):
-        return None
-    out = chol.new_zeros((k + 1, k + 1))
-    out[:k, :k] = chol
-    out[k, :k] = row
-    out[k, k] = pivot ** 0.5
-    return out
+        return False
+    chol[k, :k] = row
+    chol[:k, k] = 0.0  # stale entries from before a drop; the factor is lower-triangular
+    chol[k, k] = pivot ** 0.5
+    return True
 
 
 def _solve(chol: Tensor, rhs: Tensor) -> Tensor:
