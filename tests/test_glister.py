@@ -165,3 +165,13 @@ def test_run_training_logs_and_times_the_selections(tmp_path, digits_dir):
     assert len(log) == 3 and log[1].split(",")[2] == "initial"
     picked = np.load(tmp_path / "selected.npz")
     assert len(picked["indices"]) == 2 * round(0.3 * 1347)
+
+
+def test_the_loop_names_no_method():
+    """GLISTER needed the step's lr from the loop; it gets it through StepContext, not a branch."""
+    import inspect
+
+    from prunebench.train import loop
+
+    source = inspect.getsource(loop).lower()
+    assert not [name for name in ("rs2", "gradmatch", "glister") if name in source]
