@@ -71,6 +71,13 @@ METHODS = {
                       "mini-batch coresets re-picked when a quadratic loss model stops fitting"),
     "craig": _dynamic("craig", "CraigSampler",
                       "per-class facility location over the whole class, every epoch"),
+    "rs2": _dynamic("rs2", "Rs2Sampler",
+                    "repeated random sampling without replacement: per-epoch slices of a "
+                    "permutation (RS2)"),
+    "gradmatch": _dynamic("gradmatch", "GradMatchSampler",
+                          "per-class non-negative OMP matching the class's last-layer gradient"),
+    "glister": _dynamic("glister", "GlisterSampler",
+                        "greedy on the Taylor-approximated loss of a held-out validation set"),
     "infobatch": _dynamic("infobatch", "InfoBatchSampler",
                           "skip below-mean-loss examples with probability r, rescale the rest",
                           own_budget=True),

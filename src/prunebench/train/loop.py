@@ -135,7 +135,9 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         bar.update(result.steps)
     for epoch in range(first_epoch, plan.epochs + 1):
         model.train()
-        ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps)
+        # the lr of the epoch's first step (at step 0 it does not depend on the epoch's length)
+        ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
+                          lr=learning_rate.at(epoch, 0, plan.steps_per_epoch))
         with timers.phase("selection"):
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
@@ -144,8 +146,9 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         lr = learning_rate.at(epoch, 0, steps_in_epoch)
         for i in range(steps_in_epoch):
             ctx.step = result.steps
+            ctx.lr = learning_rate.at(epoch, i, steps_in_epoch)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate.at(epoch, i, steps_in_epoch)
+                group["lr"] = ctx.lr
             with timers.phase("selection"):
                 batch = sampler.next_batch(ctx)
             with timers.phase("training"):

@@ -29,6 +29,7 @@ class StepContext:
     timers: object  # PhaseTimers
     epoch: int
     step: int
+    lr: float = 0.0  # learning rate of the coming step (GLISTER's virtual step uses it)
 
 
 @dataclass
