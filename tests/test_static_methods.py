@@ -244,3 +244,25 @@ def test_options_dataclasses_give_schema_blocks():
     props = options_schema(ModerateOptions, "m")["properties"]
     assert props["center"]["enum"] == ["median", "mean"] and props["center"]["default"] == "median"
     assert props["band"]["enum"] == ["distance", "rank"] and props["band"]["default"] == "distance"
+
+
+def test_selectors_leave_the_callers_array_untouched():
+    for dtype in (np.float32, np.float64):
+        x, labels = points(40, 3, 8, dtype), np.repeat([0, 1], 20)
+        copy = x.copy()
+        for select in (select_kcenter, select_herding):
+            select(x, labels, 0.3, np.random.default_rng(0))
+            select(torch.from_numpy(x), labels, 0.3, np.random.default_rng(0), chunk_size=7)
+            np.testing.assert_array_equal(x, copy)
+        select_moderate(torch.from_numpy(x), labels, 0.3, None)
+        np.testing.assert_array_equal(x, copy)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
+def test_gpu_picks_equal_cpu_picks():
+    x, labels = points(3000, 64, 13, np.float32), np.random.default_rng(2).integers(0, 5, 3000)
+    for select in (select_kcenter, select_herding):
+        cpu = select(x, labels, 0.2, np.random.default_rng(1), device="cpu")
+        gpu = select(x, labels, 0.2, np.random.default_rng(1), device="cuda")
+        on_gpu = select(torch.from_numpy(x).half().cuda(), labels, 0.2, np.random.default_rng(1))
+        assert gpu.tolist() == cpu.tolist() and len(on_gpu) == len(cpu)

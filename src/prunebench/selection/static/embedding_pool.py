@@ -3,9 +3,9 @@
 
 Both greedy loops need, per step, one inner product of every pool point with a vector
 (the newest centre for kcenter, the running sum for herding). A `Pool` computes that as a
-matrix-vector product over blocks of at most `chunk_size` rows, converted from the stored
-dtype (float16 in `embeddings_e{k}.npy`) to the working dtype block by block. A pool that
-fits in one block is converted once and kept. Memory beyond the stored array is therefore
+matrix-vector product. A pool of at most `chunk_size` rows is converted from the stored dtype
+(float16 in `embeddings_e{k}.npy`) to the working dtype once; a larger one streams through one
+reused buffer of `chunk_size` rows at every step. Memory beyond the stored array is therefore
 O(chunk_size x d + n): never the k x n distance matrix DeepCore keeps.
 
 Working dtype: float32, or float64 when the embeddings are float64 (tests compare against
@@ -24,10 +24,11 @@ from torch import Tensor
 
 from prunebench.errors import UserError
 
-# Rows converted to the working dtype at once: 64 MiB of float32 at d = 512, so a CIFAR-10
-# class (5,000 rows) and even one 50,000-row pool take one or two blocks.
-CHUNK_ROWS = 32768
+# Rows converted to the working dtype at once: 16 MiB of float32 at d = 512. A CIFAR-10 class
+# (5,000 rows) is converted once; a 50,000-row pool streams through the buffer.
+CHUNK_ROWS = 8192
 DEVICES = ("auto", "cpu", "cuda")
+_SUM_ROWS = 1024
 
 
 def check_embeddings(values, labels) -> tuple[np.ndarray | Tensor, np.ndarray]:
@@ -47,9 +48,9 @@ def check_embeddings(values, labels) -> tuple[np.ndarray | Tensor, np.ndarray]:
             f"embeddings have shape {tuple(values.shape)}, expected ({len(labels)}, d): one "
             "row per training example, from the same training set as the labels"
         )
-    finite = torch.isfinite(values).all() if isinstance(values, Tensor) else np.isfinite(
-        values).all()
-    if not bool(finite):
+    isfinite = torch.isfinite if isinstance(values, Tensor) else np.isfinite
+    # In blocks: a whole-array boolean mask would be the largest allocation of a selection.
+    if not all(bool(isfinite(values[s:s + 4096]).all()) for s in range(0, len(values), 4096)):
         raise UserError("embeddings contain NaN or infinite values; recompute them (a float16 "
                         "overflow shows up as inf)")
     return values, labels
@@ -85,6 +86,13 @@ def as_tensor(values, device: torch.device) -> Tensor:
     return x.detach().to(device)
 
 
+def pool_rows(x: Tensor, idx: np.ndarray) -> Tensor:
+    """Rows `idx` (ascending) of `x`; the whole array is used as is, not copied."""
+    if len(idx) == len(x):
+        return x
+    return x[torch.from_numpy(idx).to(x.device)]
+
+
 @contextmanager
 def full_precision() -> Iterator[None]:
     """No TF32 in the products (training turns it on): it would blur near-equal distances."""
@@ -104,26 +112,42 @@ class Pool:
         self.rows, self.chunk = rows, chunk_size
         self.n = len(rows)
         self.dtype = torch.float64 if rows.dtype == torch.float64 else torch.float32
-        self._whole: Tensor | None = None
         total = torch.zeros(rows.shape[1], dtype=torch.float64, device=rows.device)
-        for start in range(0, self.n, chunk_size):
-            total += rows[start:start + chunk_size].to(torch.float64).sum(dim=0)
+        # Small steps: a float64 copy of a whole block would be the largest allocation here.
+        for start in range(0, self.n, _SUM_ROWS):
+            total += rows[start:start + _SUM_ROWS].to(torch.float64).sum(dim=0)
         self.mean = (total / self.n).to(self.dtype)
+        # A pool of at most chunk_size rows is converted once. A larger one is converted block
+        # by block into one reused buffer at every step: allocating a fresh block per step
+        # costs more than the product itself (page faults), and reading float16 halves the
+        # memory traffic, so this is as fast as a full float32 copy on a CPU.
+        self._whole: Tensor | None = None
+        self._buffer: Tensor | None = None
         if self.n <= chunk_size:
-            self._whole = rows.to(self.dtype) - self.mean
-        # Squared norms of the centred rows, the fixed term of every distance.
-        self.sq_norms = torch.cat([(b * b).sum(dim=1) for b in self._blocks()])
+            self._whole = rows.to(self.dtype, copy=True).sub_(self.mean)
+        else:
+            self._buffer = torch.empty((chunk_size, rows.shape[1]), dtype=self.dtype,
+                                       device=rows.device)
+        # Squared norms of the centred rows, the fixed term of every distance (einsum: no
+        # block-sized temporary).
+        self.sq_norms = torch.cat([torch.einsum("ij,ij->i", b, b) for _, b in self._blocks()])
 
-    def _blocks(self) -> Iterator[Tensor]:
+    def _blocks(self) -> Iterator[tuple[int, Tensor]]:
+        """(start, centred rows) in order; a block is only valid until the next one."""
         if self._whole is not None:
-            yield self._whole
+            yield 0, self._whole
             return
         for start in range(0, self.n, self.chunk):
-            yield self.rows[start:start + self.chunk].to(self.dtype) - self.mean
+            block = self._buffer[:min(self.chunk, self.n - start)]
+            # copy_ converts in place; never write into the caller's array.
+            yield start, block.copy_(self.rows[start:start + len(block)]).sub_(self.mean)
 
     def dot(self, v: Tensor) -> Tensor:
         """Inner product of every centred row with `v` (working dtype, length d): length n."""
-        return torch.cat([b @ v for b in self._blocks()])
+        out = torch.empty(self.n, dtype=self.dtype, device=v.device)
+        for start, block in self._blocks():
+            torch.mv(block, v, out=out[start:start + len(block)])
+        return out
 
     def row(self, p: Tensor) -> Tensor:
         """Centred row `p` (a 0-d index tensor, so a GPU loop never waits for the host)."""

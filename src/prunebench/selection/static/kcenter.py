@@ -27,6 +27,7 @@ from .embedding_pool import (
     check_embeddings,
     full_precision,
     pick_device,
+    pool_rows,
 )
 from .quotas import check_fraction, reject_options, select_by_group
 
@@ -82,7 +83,7 @@ def select_kcenter(
     x = as_tensor(values, target)
 
     def rule(idx: np.ndarray, q: int) -> np.ndarray:
-        pool = Pool(x[torch.from_numpy(idx).to(target)], chunk_size)
+        pool = Pool(pool_rows(x, idx), chunk_size)
         first = int(rng.integers(len(idx)))
         return idx[k_center_greedy(pool, q, first).cpu().numpy()]
 
