@@ -167,9 +167,20 @@ def test_score_recorder_runs_every_scorer_like_the_score_functions(digits_dir):
     np.testing.assert_allclose(arrays["grand"], grand_scores(run.model, batches(), 32),
                                rtol=1e-5)
     assert np.isinf(arrays["forgetting"]).all()  # never presented: never learned
+    from prunebench.scores.embeddings import penultimate_features
+    from prunebench.scores.input_norm import input_norm_scores
+    from prunebench.scores.uncertainty import uncertainty_scores
+
+    uncertainty = uncertainty_scores(run.model, batches())
+    for name, values in uncertainty.items():
+        np.testing.assert_allclose(arrays[name], values, rtol=1e-6)
+    np.testing.assert_array_equal(arrays["embeddings"], penultimate_features(run.model, batches()))
+    assert arrays.pop("embeddings").dtype == np.float16
+    np.testing.assert_array_equal(arrays["input_norm"], input_norm_scores(batches()))
     assert all(a.shape == (run.data.n_train,) and a.dtype == np.float32 for a in arrays.values())
     costs, own = recorder.costs(), recorder.pass_seconds
-    assert costs["grand_init"] == pytest.approx(own["grand_init"], abs=1e-6)  # no training
+    for name in ("grand_init", "input_norm"):  # taken before any training
+        assert costs[name] == pytest.approx(own[name], abs=1e-6)
     for name in ("el2n", "el2n_sum", "grand", "grand_last"):
         assert costs[name] == pytest.approx(2.5 + own[name], abs=1e-6)
     assert costs["forgetting"] == pytest.approx(2.5, abs=1e-6)  # the whole run

@@ -21,7 +21,7 @@ from prunebench.scores.uncertainty import (
     uncertainty_from_logits,
     uncertainty_scores,
 )
-from prunebench.selection.static import select_subset
+from prunebench.selection.static.run import select_subset
 from prunebench.selection.static.quotas import class_quotas, subset_size
 
 PROBS = np.array([
@@ -56,7 +56,7 @@ def make_probs(n, classes, seed):
 def test_top_keeps_the_most_uncertain(name, balanced):
     probs, labels = make_probs(90, 4, 3)
     scores = UNCERTAINTY[name](probs)
-    kept = select_subset("top", scores, labels, 0.2, np.random.default_rng(0),
+    kept = select_subset("uncertainty_entropy", scores, labels, 0.2, np.random.default_rng(0),
                          class_balanced=balanced)
     # Brute force on the orientation-free definitions: most uncertain = largest entropy,
     # smallest p1 - p2, smallest max p.

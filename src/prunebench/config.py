@@ -149,9 +149,10 @@ def _check_consistency(config: dict) -> None:
         )
     for method in config["methods"]:
         score = method_score(method, config)
-        if score is not None and score not in SCORES:
+        if score is not None and (score not in SCORES or not SCORES[score].rankable):
+            rankable = [name for name, s in SCORES.items() if s.rankable]
             raise UserError(f"config: method '{method}' ranks by score '{score}', which is not "
-                            f"a score; choose one of: {', '.join(SCORES)}")
+                            f"a score; choose one of: {', '.join(rankable)}")
         if score is not None and score not in proxy["scores"]:
             raise UserError(
                 f"config: method '{method}' ranks by score '{score}', which 'proxy.scores' does "

@@ -62,6 +62,21 @@ METHODS = {
     "grand_init": _top("grand_init", "the f*N highest GraNd scores at initialisation"),
     "grand_last": _top("grand_last", "the f*N highest last-layer GraNd scores (DeepCore)"),
     "forgetting": _top("forgetting", "the f*N most forgotten examples (Toneva et al.)"),
+    "uncertainty_entropy": _top("uncertainty_entropy",
+                                "the f*N most uncertain by entropy (DeepCore)"),
+    "uncertainty_margin": _top("uncertainty_margin",
+                               "the f*N smallest top-two margins (DeepCore)"),
+    "uncertainty_lc": _top("uncertainty_lc", "the f*N least confident (DeepCore)"),
+    "input_norm": _top("input_norm", "the f*N largest input norms (Kirsch's sanity baseline)"),
+    "kcenter": _static("kcenter", "select_kcenter", "KCenterOptions",
+                       "k-center greedy on the proxy's embeddings, per class (DeepCore)",
+                       embeddings=True),
+    "herding": _static("herding", "select_herding", "HerdingOptions",
+                       "herding towards the class mean embedding (DeepCore, argmin)",
+                       embeddings=True),
+    "moderate": _static("moderate", "select_moderate", "ModerateOptions",
+                        "the band around the median distance to the class centre (Moderate)",
+                        embeddings=True),
     "ccs": _static("ccs", "select_ccs", "CcsOptions",
                    "coverage-centric: drop the hardest beta, sample evenly across strata",
                    score=SCORE_FROM_OPTION),
@@ -93,10 +108,11 @@ class Score:
     scorer: str  # scorer class in that module
     at: str
     description: str
+    rankable: bool = True  # one value per example, averaged over proxy seeds, ranked by methods
 
 
-def _score(module: str, scorer: str, at: str, description: str) -> Score:
-    return Score(f"prunebench.scores.{module}", scorer, at, description)
+def _score(module: str, scorer: str, at: str, description: str, rankable: bool = True) -> Score:
+    return Score(f"prunebench.scores.{module}", scorer, at, description, rankable)
 
 
 SCORES = {
@@ -110,6 +126,17 @@ SCORES = {
                          "closed-form last-layer GraNd at epoch k"),
     "forgetting": _score("forgetting", "ForgettingScorer", "run",
                          "forgetting events over the proxy run"),
+    "uncertainty_entropy": _score("uncertainty", "EntropyScorer", "score_epoch",
+                                  "entropy of the predicted distribution at epoch k"),
+    "uncertainty_margin": _score("uncertainty", "MarginScorer", "score_epoch",
+                                 "1 - (p1 - p2), the top-two probability margin, at epoch k"),
+    "uncertainty_lc": _score("uncertainty", "LeastConfidenceScorer", "score_epoch",
+                             "least confidence 1 - max p at epoch k"),
+    "input_norm": _score("input_norm", "InputNormScorer", "init",
+                         "||x||_2 of the normalised input (no model)"),
+    "embeddings": _score("embeddings", "EmbeddingsScorer", "score_epoch",
+                         "penultimate features at epoch k, float16 N x d (not a ranking)",
+                         rankable=False),
 }
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import UserError
-from .el2n import eval_mode, model_device_dtype
+from .protocol import ProxyEpoch, Scorer, eval_mode, model_device_dtype
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -45,3 +45,20 @@ def penultimate_features(
     if not parts:
         return np.zeros((0, 0), dtype=np.float16)
     return torch.cat(parts).numpy()
+
+
+class EmbeddingsScorer(Scorer):
+    """Penultimate features of every training example at the score epoch k, float16 (N, d),
+    from the epoch's shared eval pass (kCenter, Herding and Moderate select on them)."""
+
+    dtype = np.float16
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        _, features = epoch.outputs()
+        if features is None:
+            raise UserError("embeddings need a ClassifierNet model (forward_features + head)")
+        h = features.flatten(1)
+        if not bool((h.abs() <= FLOAT16_MAX).all()):
+            raise UserError("penultimate features are not finite or exceed float16's range "
+                            f"({FLOAT16_MAX:g}); the proxy model has diverged")
+        self.array = h.to(torch.float16).numpy()

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
+from .protocol import ProxyEpoch, Scorer
 
 
 def input_norm_scores(batches: Iterable[tuple[Tensor, Tensor]]) -> np.ndarray:
@@ -32,3 +33,15 @@ def input_norm_scores(batches: Iterable[tuple[Tensor, Tensor]]) -> np.ndarray:
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return torch.cat(parts).numpy().astype(np.float32)
+
+
+class InputNormScorer(Scorer):
+    """||x||_2 of every normalised training input; needs no model, so it is taken at
+    initialisation and charged only its own pass."""
+
+    def __init__(self, n_train: int, score_epoch: int, **kw):
+        super().__init__(n_train, score_epoch, **kw)
+        self.epochs = {0}
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        self.array = input_norm_scores(epoch.batches())

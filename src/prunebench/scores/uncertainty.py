@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .el2n import eval_mode, model_device_dtype
+from .protocol import ProxyEpoch, Scorer, eval_mode, model_device_dtype
 
 
 def _checked(probs: np.ndarray) -> np.ndarray:
@@ -96,3 +96,25 @@ def uncertainty_scores(
                 parts[n].append(scores[n])
     return {n: np.concatenate(p) if p else np.zeros(0, dtype=np.float32)
             for n, p in parts.items()}
+
+
+class _UncertaintyScorer(Scorer):
+    """One uncertainty score at the score epoch k, from the epoch's shared eval pass."""
+
+    name = ""
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        logits, _ = epoch.outputs()
+        self.array = uncertainty_from_logits(logits, [self.name])[self.name]
+
+
+class EntropyScorer(_UncertaintyScorer):
+    name = "uncertainty_entropy"
+
+
+class MarginScorer(_UncertaintyScorer):
+    name = "uncertainty_margin"
+
+
+class LeastConfidenceScorer(_UncertaintyScorer):
+    name = "uncertainty_lc"

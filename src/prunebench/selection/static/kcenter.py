@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...options import option
 from .embedding_pool import (
     CHUNK_ROWS,
     Pool,
@@ -34,8 +35,10 @@ from .quotas import check_fraction, reject_options, select_by_group
 
 @dataclass(frozen=True)
 class KCenterOptions:
-    """kcenter has no options that change its result. `chunk_size` and `device` are
-    operational keyword arguments of `select_kcenter` (they never enter a cache key)."""
+    """`chunk_size` and `device` are operational keyword arguments of `select_kcenter` (they
+    change memory and speed, never the picks), so they are not options."""
+
+    class_balanced: bool = option(True, "give every class a quota proportional to its size")
 
 
 def k_center_greedy(pool: Pool, k: int, first: int) -> Tensor:

@@ -31,6 +31,7 @@ BANDS = ("distance", "rank")
 
 @dataclass(frozen=True)
 class ModerateOptions:
+    class_balanced: bool = option(True, "give every class a quota proportional to its size")
     center: str = option("median", "class centre: coordinate-wise median (Moderate-DS's code) "
                          "or mean", choices=CENTERS)
     band: str = option("distance", "keep the smallest |distance - median distance| or the "
