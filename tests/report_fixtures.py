@@ -18,9 +18,10 @@ DATASET, MODEL, N_TRAIN, EPOCHS = "mnist1d", "mnist1d_cnn", 40, 3
 FULL_STEPS = 30
 
 
-def toy_config(methods: list[str], seeds=(0, 1, 2), fractions=(0.5,)) -> dict:
-    """A resolved config (validated, defaults filled) for one small dataset."""
-    return validate_config({
+def toy_config(methods: list[str], seeds=(0, 1, 2), fractions=(0.5,), **blocks) -> dict:
+    """A resolved config (validated, defaults filled) for one small dataset; `blocks` adds
+    top-level keys (e.g. reference_results)."""
+    return validate_config({**blocks,
         "experiment": "toy", "protocol": "budget", "device": "cpu",
         "datasets": {DATASET: {"model": MODEL, "epochs": EPOCHS,
                                "options": {"train_size": N_TRAIN, "test_size": 20}}},
