@@ -14,6 +14,7 @@ from prunebench.report.aggregate import build_summary
 from prunebench.report.curves import mean_curves
 from prunebench.report.frontier import frontier, pareto_mask
 from prunebench.report.intervals import (
+    NO_SPREAD,
     PAIRED,
     TOO_FEW,
     WELCH,
@@ -168,6 +169,16 @@ def test_pairing_by_seed_is_used_when_the_seeds_are_shared():
     assert one.estimate == pytest.approx(0.1)
 
 
+def test_no_spread_over_seeds_claims_nothing():
+    """Quantised accuracies: both per-seed differences equal. A zero-width interval would
+    call it certain; the verdict says the seeds show no spread instead."""
+    flat = difference_interval({0: 0.80, 1: 0.82}, {0: 0.83, 1: 0.85})
+    assert flat.test == PAIRED and flat.estimate == pytest.approx(-0.03)
+    assert math.isnan(flat.low) and verdict(flat) == NO_SPREAD
+    constant = difference_interval({0: 0.8, 1: 0.8}, {5: 0.7, 6: 0.7})
+    assert constant.test == WELCH and verdict(constant) == NO_SPREAD
+
+
 def summary_rows(spec):
     """Summary rows from {(method, fraction): [acc per seed 0, 1, ...]}."""
     return pd.DataFrame([{"method": m, "fraction": f, "seed": s, "test_acc": acc}
@@ -176,18 +187,27 @@ def summary_rows(spec):
 
 def test_differences_against_baselines_with_absent_ones_said():
     runs = summary_rows({("full", 1.0): [0.92, 0.93, 0.94], ("random", 0.1): [0.80, 0.82, 0.81],
-                         ("ccs_b05", 0.1): [0.85, 0.87, 0.86], ("ccs_b05", 0.3): [0.9] * 3})
+                         ("ccs_b05", 0.1): [0.85, 0.88, 0.86], ("ccs_b05", 0.3): [0.9] * 3})
     order = [("full", 1.0), ("random", 0.1), ("ccs_b05", 0.1), ("ccs_b05", 0.3)]
     diffs = differences(runs, order).set_index(["method", "fraction", "baseline"])
-    assert diffs.loc[("ccs_b05", 0.1, "random")].diff_pts == pytest.approx(5.0)
+    assert diffs.loc[("ccs_b05", 0.1, "random")].diff_pts == pytest.approx(16 / 3)
     assert diffs.loc[("ccs_b05", 0.1, "random")].verdict == "better"
     assert diffs.loc[("ccs_b05", 0.1, "full")].verdict == "worse"
     assert ("ccs_b05", 0.3, "random") not in diffs.index  # random has no run at 0.3
     assert ("full", 1.0, "full") not in diffs.index
+    assert diffs.loc[("random", 0.1, "full")].verdict == "worse"
+    assert ("random", 0.1, "random") not in diffs.index
     notes = absent_baselines(runs, order)
     assert "random_epoch was not run: nothing is compared with it." in notes
     assert any(n.startswith("random has no run at f = 0.3") for n in notes)
     assert "3 seeds" in width_note(runs) and "4.30" in width_note(runs)
+
+
+def test_the_two_random_baselines_are_compared_once():
+    runs = summary_rows({("random", 0.1): [0.80, 0.82], ("random_epoch", 0.1): [0.84, 0.83]})
+    diffs = differences(runs, [("random", 0.1), ("random_epoch", 0.1)])
+    assert diffs[["method", "baseline"]].values.tolist() == [["random", "random_epoch"]]
+    assert diffs.diff_pts.iloc[0] == pytest.approx(-2.5)
 
 
 # --- Pareto frontier ----------------------------------------------------------------------
@@ -221,7 +241,7 @@ def test_frontier_rows_cheapest_first():
 def test_paragraph_is_written_from_the_numbers():
     runs = summary_rows({("full", 1.0): [0.92, 0.93, 0.94],
                          ("random_epoch", 0.1): [0.80, 0.82, 0.81],
-                         ("crest", 0.1): [0.85, 0.87, 0.86], ("el2n", 0.1): [0.81, 0.80, 0.83]})
+                         ("crest", 0.1): [0.85, 0.88, 0.86], ("el2n", 0.1): [0.81, 0.80, 0.83]})
     table = one_table([("full", 1.0, 0.93, 30.0), ("random_epoch", 0.1, 0.81, 3.0),
                        ("crest", 0.1, 0.86, 4.5), ("el2n", 0.1, 0.813, 12.0)])
     order = list(zip(table.method, table.fraction, strict=True))
@@ -233,15 +253,17 @@ def test_paragraph_is_written_from_the_numbers():
     targets = accuracy_targets(93.0)
     tta = time_to_accuracy(curves, table, targets)
     text = " ".join(what_this_run_says(table, diffs, tta, targets, frontier(table)))
-    assert "At f = 0.1, only crest (+5.00 pts" in text and "beats random_epoch" in text
+    assert "At f = 0.1, only crest (+5.33 pts, 95% CI +3.90 to +6.77) beats random_epoch" in text
     assert "el2n is not distinguishable from it" in text
     assert "as a multiple of random_epoch's 3.0 s: el2n 4.0x and crest 1.5x" in text
     assert "full − 1 pt (92.00%) is reached by crest (f = 0.1) after 4.5 s" in text
-    assert "6.67x speedup over full" in text and "not by random_epoch (f = 0.1)" in text
+    assert "6.67x speedup over full" in text
+    assert "not by random_epoch (f = 0.1)" in text
+    assert "beats random beyond" not in text  # random not run: no sentence about it
     assert "el2n" not in text.split("Pareto-optimal")[1]  # dominated by crest
     # change the numbers, the text follows: crest now below random_epoch
-    runs.loc[runs.method == "crest", "test_acc"] = [0.70, 0.72, 0.71]
+    runs.loc[runs.method == "crest", "test_acc"] = [0.70, 0.73, 0.71]
     flipped = " ".join(what_this_run_says(table, differences(runs, order), tta, targets,
                                           frontier(table)))
     assert "no method beats random_epoch beyond noise" in flipped
-    assert "crest (-10.00 pts" in flipped and "is worse" in flipped
+    assert "crest (-9.67 pts" in flipped and "is worse" in flipped

@@ -126,7 +126,7 @@ def test_report_shows_paper_and_measured_values_and_their_difference(tmp_path, m
                                                                  "a reproduction"}
     tta = cells(html, "mnist1d-tta")
     assert tta[0][:2] == ["full", "1"] and len(tta[0]) == 2 + 4  # 3 below full, 88%
-    assert "88.00%" in html.split('id="mnist1d-tta"')[1].split("</thead>")[0]
+    assert "<th>88%</th>" in html.split('id="mnist1d-tta"')[1].split("</thead>")[0]
     assert all(e.path and (out.parent / e.path).exists() for e in report_files(config))
 
 

@@ -36,7 +36,8 @@ def time_to_accuracy(tta: pd.DataFrame, targets: list[Target], colors: dict[str,
                 ax.axvline(float(full.time_s.iloc[0]), color="black", linestyle="--",
                            linewidth=1)
             ax.set_xlim(0, longest * 1.3)
-            ax.set_title(f"{target.name} ({target.percent:.2f}%)")
+            ax.set_title(target.name if target.name.endswith("%") else
+                         f"{target.name} ({target.percent:.2f}%)")
             ax.set_xlabel("wall time to target (s)")
             ax.grid(axis="y", visible=False)
         axes[0, 0].set_yticks(y, labels)

@@ -5,7 +5,9 @@ A method at fraction f is compared with `random` and `random_epoch` at the same 
 initialisation and data order), and the interval is the paired t interval of the per-seed
 differences; otherwise Welch's unpaired interval on all seeds of each. The verdict is
 "better" when the whole interval lies above 0, "worse" when below, else "not distinguishable";
-with fewer than 2 seeds a side there is no interval ("too few seeds").
+with fewer than 2 seeds a side there is no interval ("too few seeds"), nor when the seeds show
+no spread at all but the means differ (test accuracy is quantised: with 2 seeds both per-seed
+differences can be equal, and a zero-width interval would claim a certainty the run lacks).
 
 With 2 or 3 seeds the t quantile is 12.7 or 4.3: the intervals are wide, and "not
 distinguishable" means this run cannot tell, not that the methods are equal.
@@ -24,6 +26,10 @@ from scipy import stats
 BASELINES = ("random", "random_epoch", "full")
 LEVEL = 0.95
 PAIRED, WELCH, TOO_FEW = "paired t", "Welch t", "too few seeds"
+NO_SPREAD = "no spread over seeds"
+# Accuracies are fractions; a standard error below this is float noise (1e-6 would already be
+# one example in a million), so the seeds are taken to show no spread.
+NO_SPREAD_SE = 1e-9
 BETTER, WORSE, SAME = "better", "worse", "not distinguishable"
 COLUMNS = ["method", "fraction", "baseline", "baseline_fraction", "test", "n", "n_baseline",
            "df", "diff_pts", "low_pts", "high_pts", "verdict"]
@@ -54,24 +60,29 @@ def difference_interval(a: Mapping[int, float], b: Mapping[int, float],
     if set(a) == set(b) and len(a) >= 2:
         d = np.array([a[s] - b[s] for s in sorted(a)])
         df = len(d) - 1
-        half = t_quantile(df, level) * float(d.std(ddof=1)) / math.sqrt(len(d))
-        return Difference(float(d.mean()), float(d.mean()) - half, float(d.mean()) + half,
-                          PAIRED, len(a), len(b), df)
+        se = float(d.std(ddof=1)) / math.sqrt(len(d))
+        return _interval(float(d.mean()), se, df, PAIRED, len(a), len(b), level)
     if len(va) < 2 or len(vb) < 2:
         return Difference(estimate, math.nan, math.nan, TOO_FEW, len(va), len(vb), math.nan)
     sa, sb = va.var(ddof=1) / len(va), vb.var(ddof=1) / len(vb)
     se = math.sqrt(sa + sb)
-    if se == 0:  # both sides constant: the interval is the point itself
-        return Difference(estimate, estimate, estimate, WELCH, len(va), len(vb),
-                          len(va) + len(vb) - 2)
-    df = (sa + sb) ** 2 / (sa**2 / (len(va) - 1) + sb**2 / (len(vb) - 1))
+    df = (sa + sb) ** 2 / (sa**2 / (len(va) - 1) + sb**2 / (len(vb) - 1)) \
+        if se > NO_SPREAD_SE else math.nan
+    return _interval(estimate, se, df, WELCH, len(va), len(vb), level)
+
+
+def _interval(estimate: float, se: float, df: float, test: str, n_a: int, n_b: int,
+              level: float) -> Difference:
+    if se <= NO_SPREAD_SE:  # no spread: [0, 0] when the means agree, else no interval
+        bound = 0.0 if abs(estimate) <= NO_SPREAD_SE else math.nan
+        return Difference(estimate, bound, bound, test, n_a, n_b, df)
     half = t_quantile(df, level) * se
-    return Difference(estimate, estimate - half, estimate + half, WELCH, len(va), len(vb), df)
+    return Difference(estimate, estimate - half, estimate + half, test, n_a, n_b, df)
 
 
 def verdict(diff: Difference) -> str:
     if math.isnan(diff.low):
-        return TOO_FEW
+        return TOO_FEW if diff.test == TOO_FEW else NO_SPREAD
     if diff.low > 0:
         return BETTER
     if diff.high < 0:
@@ -93,7 +104,9 @@ def differences(runs: pd.DataFrame, order: list[tuple[str, float]]) -> pd.DataFr
     for method, fraction in order:
         mine = _accuracies(runs, method, fraction)
         for baseline in BASELINES:
-            if baseline == method:
+            # a baseline is compared with those after it only: random vs random_epoch, not both
+            if baseline == method or (method in BASELINES
+                                      and BASELINES.index(baseline) < BASELINES.index(method)):
                 continue
             theirs = _accuracies(runs, baseline, None if baseline == "full" else fraction)
             if not theirs or not mine:

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from .intervals import BETTER, SAME, TOO_FEW, WORSE
+from .intervals import BETTER, NO_SPREAD, SAME, TOO_FEW, WORSE
 from .time_to_accuracy import REACHED, Target
 
 
@@ -28,7 +28,7 @@ def _against(rows: pd.DataFrame, baseline: str, fraction: float) -> str:
     better = rows[rows.verdict == BETTER]
     worse = rows[rows.verdict == WORSE]
     same = rows[rows.verdict == SAME].method.tolist()
-    few = rows[rows.verdict == TOO_FEW].method.tolist()
+    few = rows[rows.verdict.isin([TOO_FEW, NO_SPREAD])].method.tolist()
 
     def shown(part: pd.DataFrame) -> str:
         return _names([f"{r.method} ({r.diff_pts:+.2f} pts, 95% CI {r.low_pts:+.2f} to "
@@ -65,7 +65,8 @@ def verdict_sentences(diffs: pd.DataFrame) -> list[str]:
         for verdict, phrase in ((BETTER, "above full beyond noise"),
                                 (SAME, "not distinguishable from full"),
                                 (WORSE, "below full beyond noise"),
-                                (TOO_FEW, "too few seeds to compare with full")):
+                                (TOO_FEW, "too few seeds to compare with full"),
+                                (NO_SPREAD, "no spread over seeds to judge against full")):
             if verdict in groups:
                 runs = groups[verdict]
                 label = _names(runs) if len(runs) <= 4 else f"{len(runs)} runs"
