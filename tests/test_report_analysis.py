@@ -199,7 +199,8 @@ def test_differences_against_baselines_with_absent_ones_said():
     assert ("random", 0.1, "random") not in diffs.index
     notes = absent_baselines(runs, order)
     assert "random_epoch was not run: nothing is compared with it." in notes
-    assert any(n.startswith("random has no run at f = 0.3") for n in notes)
+    assert "random has no run at f = 0.3: methods there are not compared with it." in notes
+    assert len(notes) == 2  # nothing about f = 1: full is not compared with random
     assert "3 seeds" in width_note(runs) and "4.30" in width_note(runs)
 
 

@@ -97,6 +97,14 @@ def _accuracies(runs: pd.DataFrame, method: str, fraction: float | None) -> dict
     return dict(zip(rows.seed.astype(int), rows.test_acc.astype(float), strict=True))
 
 
+def compared(method: str, baseline: str) -> bool:
+    """Whether `method` is compared with `baseline`: never with itself, and a baseline only
+    with those after it in BASELINES (random vs random_epoch once, not twice; full vs none)."""
+    if method == baseline:
+        return False
+    return method not in BASELINES or BASELINES.index(baseline) > BASELINES.index(method)
+
+
 def differences(runs: pd.DataFrame, order: list[tuple[str, float]]) -> pd.DataFrame:
     """Every (method, fraction) of `order` against each baseline that has runs at that
     fraction (full: at its own fraction), in points; `runs` are one dataset's summary rows."""
@@ -104,9 +112,7 @@ def differences(runs: pd.DataFrame, order: list[tuple[str, float]]) -> pd.DataFr
     for method, fraction in order:
         mine = _accuracies(runs, method, fraction)
         for baseline in BASELINES:
-            # a baseline is compared with those after it only: random vs random_epoch, not both
-            if baseline == method or (method in BASELINES
-                                      and BASELINES.index(baseline) < BASELINES.index(method)):
+            if not compared(method, baseline):
                 continue
             theirs = _accuracies(runs, baseline, None if baseline == "full" else fraction)
             if not theirs or not mine:
@@ -132,7 +138,7 @@ def absent_baselines(runs: pd.DataFrame, order: list[tuple[str, float]]) -> list
             continue
         if baseline == "full":
             continue
-        lacking = sorted({f for m, f in order if m != baseline
+        lacking = sorted({f for m, f in order if compared(m, baseline)
                           and not np.isclose(done.fraction, f).any()})
         if lacking:
             shown = ", ".join(f"{f:g}" for f in lacking)
