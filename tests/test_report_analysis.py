@@ -257,7 +257,7 @@ def test_paragraph_is_written_from_the_numbers():
     assert "At f = 0.1, only crest (+5.33 pts, 95% CI +3.90 to +6.77) beats random_epoch" in text
     assert "el2n is not distinguishable from it" in text
     assert "as a multiple of random_epoch's 3.0 s: el2n 4.0x and crest 1.5x" in text
-    assert "full − 1 pt (92.00%) is reached by crest (f = 0.1) after 4.5 s" in text
+    assert "full − 1 pt (92.00%) is reached by 1 of 3 runs, crest (f = 0.1) after 4.5 s" in text
     assert "6.67x speedup over full" in text
     assert "not by random_epoch (f = 0.1)" in text
     assert "beats random beyond" not in text  # random not run: no sentence about it

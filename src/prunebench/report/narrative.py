@@ -19,6 +19,13 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _capped(items: list[str], limit: int = 4) -> str:
+    """The first `limit` items, then how many more (the table lists them all)."""
+    if len(items) <= limit:
+        return _names(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
 def _run(method: str, fraction: float) -> str:
     return f"{method} (f = {fraction:g})"
 
@@ -113,9 +120,11 @@ def target_sentence(tta: pd.DataFrame, targets: list[Target]) -> str:
         faster = "" if math.isnan(r.speedup) else f" (a {r.speedup:.2f}x speedup over full)"
         return f"{_run(r.method, r.fraction)} after {r.time_s:.1f} s{faster}"
 
-    text = f"{head} is reached by {_names([when(r) for r in reached.itertuples()])}"
+    soonest = "soonest " if len(reached) > 1 else ""
+    text = (f"{head} is reached by {len(reached)} of {len(rows)} runs, {soonest}"
+            f"{_capped([when(r) for r in reached.itertuples()], 3)}")
     if missed:
-        text += f"; not by {_names(missed)}"
+        text += f"; not by {_capped(missed)}"
     return text + "."
 
 
