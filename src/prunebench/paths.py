@@ -35,7 +35,6 @@ RUN = f"{EXPERIMENT}/runs/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}"
 SUMMARY = f"{EXPERIMENT}/summary.csv"
 MISSING = f"{EXPERIMENT}/missing.csv"
 REPORT = f"{EXPERIMENT}/report"
-TABLES = f"{EXPERIMENT}/tables"
 BENCHMARKS = f"{EXPERIMENT}/benchmarks"
 LOGS = "logs/{experiment}"
 
@@ -122,7 +121,3 @@ def missing_file(experiment: str) -> str:
 
 def report_dir(experiment: str) -> str:
     return fill(REPORT, experiment=experiment)
-
-
-def tables_dir(experiment: str) -> str:
-    return fill(TABLES, experiment=experiment)

@@ -18,14 +18,19 @@ CAPTIONS = "../../reports/captions"
 SETTINGS = json.dumps(science_settings(config), sort_keys=True)
 
 
-# Every figure and table the report writes, registered for `snakemake --report`.
+# Every figure and table the report writes, registered for `snakemake --report`; the
+# exports (summary.tex, summary.md: every dataset in one file) go under "Summary".
 REPORT_FILES = {
     entry.key: report(
         f"{REPORT}/{entry.path}",
         caption=f"{CAPTIONS}/{entry.caption}",
-        category=entry.dataset,
-        subcategory=f"{entry.kind}s",
-        labels={"dataset": entry.dataset, entry.kind: entry.label},
+        category=entry.dataset or "Summary",
+        subcategory=f"{entry.kind}s" if entry.dataset else None,
+        labels=(
+            {"dataset": entry.dataset, entry.kind: entry.label}
+            if entry.dataset
+            else {"table": entry.label}
+        ),
     )
     for entry in report_files(config)
 }

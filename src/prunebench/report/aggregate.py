@@ -115,9 +115,8 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
             f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
             f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
-    absent = set(missing.path)
-    costs = scoring_costs([p for p in proxy_metrics if str(p) not in absent])
-    present = [p for p in run_metrics if str(p) not in absent]
+    costs = scoring_costs([p for p in proxy_metrics if absence_reason(p) is None])
+    present = [p for p in run_metrics if absence_reason(p) is None]
     rows = [run_row(_read_json(path), costs, str(Path(path).parent))
             for path in progress(present, desc="aggregate", unit="run")]
     extra = sorted({k for row in rows for k in row} - set(COLUMNS))

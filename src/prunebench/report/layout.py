@@ -18,11 +18,17 @@ FIGURES = {
     "accuracy_vs_time": "accuracy vs wall time",
     "phase_time": "time per phase",
     "learning_curves": "learning curves",
+    "time_to_accuracy": "time to accuracy",
 }
 CREST_FIGURE = {"crest_selection": "CREST selections"}
 SCORE_FIGURES = {"score_distributions": "score distributions",
                  "score_correlation": "score rank correlation"}
-TABLES = {"methods": "methods by fraction"}
+TABLES = {"methods": "methods by fraction", "time_to_accuracy": "time to accuracy",
+          "differences": "differences with 95% intervals",
+          "frontier": "cost-accuracy Pareto frontier"}
+REFERENCE_TABLE = {"reference": "published numbers beside ours"}
+# Whole-experiment tables to paste into a paper, under the report's tables/.
+EXPORTS = {"summary.tex": "LaTeX tables (booktabs)", "summary.md": "Markdown tables"}
 CREST_TABLE = {"crest_selection": "CREST selections per run"}
 SCORE_TABLE = {"score_correlation": "Spearman correlation of scores"}
 
@@ -34,9 +40,10 @@ def crest_configured(config: dict) -> bool:
 
 @dataclass(frozen=True)
 class ReportFile:
-    """One figure (.svg) or table (.csv) the report writes next to index.html."""
+    """One figure (.svg), table (.csv) or export (tables/<name>) the report writes next to
+    index.html; an export belongs to no dataset (dataset "")."""
 
-    kind: str  # "figure" or "table"
+    kind: str  # "figure", "table" or "export"
     dataset: str
     name: str
     label: str
@@ -44,12 +51,16 @@ class ReportFile:
 
     @property
     def path(self) -> str:
+        if self.kind == "export":
+            return f"tables/{self.name}"
         suffix = "svg" if self.kind == "figure" else "csv"
         return f"{self.kind}s/{self.dataset}/{self.name}.{suffix}"
 
     @property
     def key(self) -> str:
         """A Python identifier naming this output in the Snakemake rule."""
+        if self.kind == "export":
+            return "export_" + self.name.replace(".", "_")
         return f"{self.kind}_{self.dataset}_{self.name}"
 
 
@@ -71,5 +82,10 @@ def report_files(config: dict) -> list[ReportFile]:
                   for name, label in figures.items()]
         files += [ReportFile("table", dataset, name, label, f"table_{name}.rst")
                   for name, label in tables.items()]
+        if any(ref["dataset"] == dataset for ref in config.get("reference_results") or []):
+            files += [ReportFile("table", dataset, name, label, f"table_{name}.rst")
+                      for name, label in REFERENCE_TABLE.items()]
+    files += [ReportFile("export", "", name, label, f"export_{name.replace('.', '_')}.rst")
+              for name, label in EXPORTS.items()]
     return files
 
