@@ -27,7 +27,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         paths.summary_file(EXPERIMENT),
         f"{paths.report_dir(EXPERIMENT)}/index.html",
-    default_target: True

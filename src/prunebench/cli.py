@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -180,8 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", required=True, help="prepared dataset folder")
         p.add_argument("--spec", required=True,
                        help="JSON of the job's science (written by the workflow)")
-        p.add_argument("--ops", default="{}", help="JSON of operational settings: device, "
-                       "wandb, checkpoint_every, speed, grand_chunk, experiment")
+        p.add_argument("--ops", default=os.environ.get("PRUNEBENCH_OPS", "{}"),
+                       help="JSON of operational settings: device, wandb, checkpoint_every, "
+                       "speed, grand_chunk, experiment (default: $PRUNEBENCH_OPS, which the "
+                       "workflow sets; they are not Snakemake params, so they re-run nothing)")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--threads", type=int, default=None)

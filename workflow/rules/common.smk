@@ -1,8 +1,10 @@
 # Config validation, wildcard constraints and the input/param functions every rule uses.
 # Every path comes from prunebench.paths (through prunebench.plan); params hold only science,
-# and the operational settings travel as {OPS}, which is not a param: changing W&B, device,
-# checkpoints, speed or chunk sizes re-runs nothing.
+# and the operational settings (W&B, device, checkpoints, speed, chunk sizes) reach jobs through
+# the environment (PRUNEBENCH_OPS, read by the prunebench CLI), never as params, so changing
+# them re-runs nothing.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,9 +30,18 @@ BENCH = paths.fill(paths.BENCHMARKS, experiment=EXPERIMENT)
 RUN = paths.fill(paths.RUN, experiment=EXPERIMENT)
 SUBSET = paths.fill(paths.SUBSET, experiment=EXPERIMENT)
 CONDA_ENV = "../../envs/prunebench.yaml"
-OPS = json.dumps(PLAN.operations(), sort_keys=True)
+os.environ["PRUNEBENCH_OPS"] = json.dumps(PLAN.operations(), sort_keys=True)
+
+
+# declared, so that executors pass it on to jobs on other machines
+envvars:
+    "PRUNEBENCH_OPS",
+
+
 # (data key, model, proxy key) of this config's datasets -> dataset name
-_PROXIES = {(PLAN.data_key(d), PLAN.model(d), PLAN.proxy_key(d)): d for d in PLAN.datasets}
+_PROXIES = {
+    (PLAN.data_key(d), PLAN.model(d), PLAN.proxy_key(d)): d for d in PLAN.datasets
+}
 _DATA = {PLAN.data_key(d): d for d in PLAN.datasets}
 
 
@@ -71,7 +82,9 @@ def data_options(wildcards):
 
 
 def prepared_inputs(wildcards):
-    return [f"{PLAN.data_dir(wildcards.dataset)}/{name}" for name in paths.PREPARED_FILES]
+    return [
+        f"{PLAN.data_dir(wildcards.dataset)}/{name}" for name in paths.PREPARED_FILES
+    ]
 
 
 def data_dir_of(wildcards):
@@ -80,7 +93,10 @@ def data_dir_of(wildcards):
 
 # -- proxies and scores ----------------------------------------------------------------------
 def proxy_prepared_inputs(wildcards):
-    return [f"{paths.fill(paths.DATA, data=wildcards.data)}/{name}" for name in paths.PREPARED_FILES]
+    return [
+        f"{paths.fill(paths.DATA, data=wildcards.data)}/{name}"
+        for name in paths.PREPARED_FILES
+    ]
 
 
 def proxy_data_dir(wildcards):
@@ -137,7 +153,9 @@ def train_inputs(wildcards):
 
 
 def train_spec(wildcards):
-    return _as_json(PLAN.train_spec(wildcards.dataset, wildcards.method, _fraction(wildcards)))
+    return _as_json(
+        PLAN.train_spec(wildcards.dataset, wildcards.method, _fraction(wildcards))
+    )
 
 
 def run_dir_of(wildcards):

@@ -12,15 +12,15 @@ localrules:
 rule prepare_dataset:
     output:
         multiext(f"{paths.DATA}/", *paths.PREPARED_FILES),
-    params:
-        dataset=data_name,
-        options=data_options,
-    conda:
-        CONDA_ENV
     log:
         "logs/prepare_dataset/{data}.log",
     benchmark:
         "results/benchmarks/prepare_dataset/{data}.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        dataset=data_name,
+        options=data_options,
     shell:
         "prunebench prepare --dataset {params.dataset} --options {params.options:q}"
         " --out results/data/{wildcards.data} > {log} 2>&1"

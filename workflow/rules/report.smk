@@ -48,14 +48,14 @@ rule aggregate:
             labels={"table": "every run"},
         ),
         missing=paths.missing_file(EXPERIMENT),
-    params:
-        settings=SETTINGS,
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/aggregate.log",
     benchmark:
         f"{BENCH}/aggregate.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        settings=SETTINGS,
     shell:
         "prunebench aggregate --settings {params.settings:q} > {log} 2>&1"
 
@@ -70,21 +70,21 @@ rule report:
         scores=PLAN.score_files(),
         template=workflow.source_path("../../reports/summary.html.j2"),
     output:
+        **REPORT_FILES,
         html=report(
             f"{REPORT}/index.html",
             caption=f"{CAPTIONS}/index.rst",
             category="Summary",
             labels={"table": "prunebench report (self-contained page)"},
         ),
-        **REPORT_FILES,
-    params:
-        settings=SETTINGS,
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/report.log",
     benchmark:
         f"{BENCH}/report.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        settings=SETTINGS,
     shell:
         "prunebench report --settings {params.settings:q} --template {input.template}"
         " > {log} 2>&1"

@@ -9,22 +9,22 @@ rule train_proxy:
         proxy_prepared_inputs,
     output:
         expand(f"{paths.PROXY}/{{file}}", file=PLAN.proxy_files(), allow_missing=True),
-    params:
-        spec=proxy_spec,
-        data=proxy_data_dir,
-        out=proxy_out,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=120,
-    conda:
-        CONDA_ENV
     log:
         "logs/train_proxy/{data}/{model}/{proxy}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_proxy/{data}/{model}/{proxy}/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        spec=proxy_spec,
+        data=proxy_data_dir,
+        out=proxy_out,
     shell:
-        "prunebench proxy --data {params.data} --spec {params.spec:q} --ops {OPS:q}"
+        "prunebench proxy --data {params.data} --spec {params.spec:q}"
         " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"
 
 
@@ -33,11 +33,11 @@ rule mean_scores:
         proxy_score_inputs,
     output:
         paths.SCORE,
-    conda:
-        CONDA_ENV
     log:
         "logs/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.log",
     benchmark:
         "results/benchmarks/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.tsv"
+    conda:
+        CONDA_ENV
     shell:
         "prunebench mean-scores --inputs {input} --out {output} > {log} 2>&1"

@@ -8,15 +8,15 @@ rule select_subset:
     output:
         indices=f"{SUBSET}.npy",
         record=f"{SUBSET}.json",
-    params:
-        spec=select_spec,
-        values=values_flag,
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
     benchmark:
         f"{BENCH}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        spec=select_spec,
+        values=values_flag,
     shell:
         "prunebench select --labels {input.labels} {params.values} --spec {params.spec:q}"
         " --seed {wildcards.seed} --out {output.indices} > {log} 2>&1"

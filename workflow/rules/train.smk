@@ -8,21 +8,21 @@ rule train:
         unpack(train_inputs),
     output:
         **{name.replace(".", "_"): f"{RUN}/{name}" for name in paths.RUN_FILES},
+    log:
+        f"{LOGS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
     params:
         spec=train_spec,
         data=data_dir_of,
         out=run_dir_of,
         subset=subset_flag,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=240,
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
     shell:
-        "prunebench train --data {params.data} --spec {params.spec:q} --ops {OPS:q}"
+        "prunebench train --data {params.data} --spec {params.spec:q}"
         " --seed {wildcards.seed} {params.subset} --out {params.out} > {log} 2>&1"
