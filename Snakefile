@@ -26,6 +26,19 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
+# Local jobs fork from one warm process instead of each importing torch (prunebench.server).
+onstart:
+    start_job_server()
+
+
+onsuccess:
+    stop_job_server()
+
+
+onerror:
+    stop_job_server()
+
+
 rule all:
     default_target: True
     input:

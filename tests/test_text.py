@@ -17,10 +17,11 @@ from prunebench.data.tensors import TensorData
 from prunebench.data.text_tokenizer import packaged_minilm_dir, train_wordpiece
 from prunebench.errors import UserError
 from prunebench.models import build_model
+from prunebench.plan import Run
 from prunebench.scores import el2n_scores, grand_last_scores, grand_scores
 
 from . import dataset_fixtures as fx
-from .test_pipeline import snakemake
+from .test_pipeline import plan_of, snakemake
 
 CPU = torch.device("cpu")
 
@@ -210,24 +211,26 @@ def test_snli_runs_through_the_whole_dag(tmp_path):
     configfile.write_text(yaml.safe_dump(TEXT_DAG))
     done = snakemake(tmp_path, configfile)
     assert done.returncode == 0, done.stderr[-4000:]
-    meta = json.loads((tmp_path / "results/data/snli/meta.json").read_text())
+    plan = plan_of(TEXT_DAG)
+    data = tmp_path / plan.data_dir("snli")
+    meta = json.loads((data / "meta.json").read_text())
     n_train = meta["n_train"]
     assert n_train == 84
-    assert meta["kind"] == "text" and (tmp_path / "results/data/snli/tokenizer.json").is_file()
+    assert meta["kind"] == "text" and (data / "tokenizer.json").is_file()
     results = tmp_path / "results" / "text"
     summary = pd.read_csv(results / "summary.csv")
     assert set(summary.method) == {"full", *TEXT_DAG["methods"]}
     assert summary.test_acc.between(0, 1).all()
     for score in ("el2n", "grand_last", "forgetting"):
-        scores = np.load(results / "scores/snli/bert_tiny" / f"{score}.npy")
+        scores = np.load(tmp_path / plan.score_file("snli", score))
         assert scores.shape == (n_train,)
-    el2n = np.load(results / "scores/snli/bert_tiny/el2n.npy")
+    el2n = np.load(tmp_path / plan.score_file("snli", "el2n"))
     assert np.isfinite(el2n).all() and (el2n >= 0).all() and el2n.std() > 0
-    subset = np.load(results / "subsets/snli/bert_tiny/grand_last/f0.5/seed0.npy")
+    subset = np.load(tmp_path / plan.subset_file(Run("snli", "grand_last", 0.5, 0)))
     assert len(subset) == n_train // 2 and np.all(np.diff(subset) > 0)
     steps_full = 2 * 6  # 2 epochs of ceil(84 / 16)
     assert (summary[summary.method == "full"].steps == steps_full).all()
     crest = summary[summary.method == "crest"]
     assert (crest.steps == 2 * 3).all() and (crest.time_selection > 0).all()  # ceil(42 / 16)
-    crest_run = results / "runs/snli/bert_tiny/crest/f0.5/seed0"
+    crest_run = tmp_path / plan.run_dir(Run("snli", "crest", 0.5, 0))
     assert json.loads((crest_run / "metrics.json").read_text())["time"]["selection/hessian"] > 0

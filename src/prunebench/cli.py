@@ -154,6 +154,12 @@ def cmd_schema(args) -> None:
     print(f"wrote {path}")
 
 
+def cmd_serve(args) -> None:
+    from .server import serve
+
+    serve(args.socket, parent=args.parent, idle_exit=args.idle_exit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prunebench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema-dir", default="workflow/schemas")
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("serve", help="the fork server that spares each job the start-up "
+                       "(the workflow starts and stops it; see prunebench.server)")
+    p.add_argument("--socket", required=True, help="UNIX socket path to listen on")
+    p.add_argument("--parent", type=int, default=None, help="exit when this process is gone")
+    p.add_argument("--idle-exit", type=float, default=None,
+                   help="exit after this many seconds without a job")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("prepare", help="build a dataset in the prepared format")
     p.add_argument("--dataset", required=True)
@@ -247,7 +261,16 @@ def _environment_error(exc: OSError) -> str | None:
     return f"{exc.strerror or exc}{where}; {WRITE_FIXES[exc.errno]}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, delegate: bool = True) -> int:
+    """Run one command; a job command goes to the workflow's fork server when one is up
+    (`prunebench.server`), which runs this same function in a warm child process."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if delegate:
+        from .server import run_through_server
+
+        code = run_through_server(argv)
+        if code is not None:
+            return code
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -13,6 +13,7 @@ from prunebench.config import load_schema, validate_config
 from prunebench.errors import UserError
 from prunebench.methods import method_spec, proxy_array_file
 from prunebench.plan import ExperimentPlan
+from prunebench.server import SOCKET_ENV, start_server, stop_server
 
 SCHEMA = Path(workflow.current_basedir).parent / "schemas" / "config.schema.yaml"
 try:
@@ -173,3 +174,24 @@ def all_runs():
 
 def all_run_files(name):
     return [f"{run}/{name}" for run in all_runs()]
+
+
+# -- the fork server that spares each local job the Python/torch start-up (Snakefile onstart) --
+_JOB_SERVER = []
+
+
+def start_job_server():
+    if (
+        config["speed"]["job_server"]
+        and workflow.local_exec
+        and workflow.is_main_process
+    ):
+        server = start_server()
+        if server is not None:
+            os.environ[SOCKET_ENV] = server[1]
+            _JOB_SERVER.append(server)
+
+
+def stop_job_server():
+    while _JOB_SERVER:
+        stop_server(_JOB_SERVER.pop())

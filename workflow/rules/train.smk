@@ -25,4 +25,5 @@ rule train:
         subset=subset_flag,
     shell:
         "prunebench train --data {params.data} --spec {params.spec:q}"
-        " --seed {wildcards.seed} {params.subset} --out {params.out} > {log} 2>&1"
+        " --seed {wildcards.seed} {params.subset} --out {params.out} --threads {threads}"
+        " > {log} 2>&1"
