@@ -32,8 +32,10 @@ from pathlib import Path
 SOCKET_ENV = "PRUNEBENCH_SERVER"
 # Commands a job may hand to the server (not the ones that start or inspect it).
 FORKED_COMMANDS = ("prepare", "proxy", "mean-scores", "select", "train", "aggregate", "report")
-# Imported once in the server, so no forked job pays for them.
-WARM_MODULES = ("torch", "numpy", "pandas", "prunebench.train.run", "prunebench.scores.proxy",
+# Imported once in the server, so no forked job pays for them (torch._dynamo: torch.optim
+# imports it on the first optimizer a job builds, 1.3 s here).
+WARM_MODULES = ("torch", "torch._dynamo", "torch.func", "numpy", "pandas",
+                "prunebench.train.run", "prunebench.scores.proxy",
                 "prunebench.selection.static.run", "prunebench.data",
                 "prunebench.report.aggregate", "prunebench.report.html")
 _LENGTH = struct.Struct("!Q")

@@ -40,7 +40,10 @@ def set_up_compute(device: torch.device, threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
     if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+        # the same switch as torch.use_deterministic_algorithms(True), which would also import
+        # torch._inductor (1.4 s per job here) only to flag a compiler no CPU run uses
+        # unless speed.compile is on (train.setup.apply_speed flags it then)
+        torch.set_deterministic_debug_mode("error")
     else:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True

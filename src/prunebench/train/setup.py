@@ -56,6 +56,9 @@ def apply_speed(model: torch.nn.Module, data: TensorData, device: torch.device,
         data.memory_format = torch.channels_last
     mode = speed.get("compile", False)
     if mode:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()
         model.compile(**({"mode": mode} if isinstance(mode, str) else {}))
 
 
