@@ -22,8 +22,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from prunebench.plan import Run
+
 from .conftest import ROOT
 from .slurm_cluster import missing_requirements, start_cluster
+from .test_pipeline import plan_of
 
 CONFIG = {
     "experiment": "slurm",
@@ -86,13 +89,13 @@ def test_workflow_runs_on_slurm(cluster, tmp_path):
     assert done.returncode == 0, (done.stderr[-6000:] + "\n" + cluster.logs())
 
     results = workdir / "results" / "slurm"
-    runs = results / "runs" / "mnist1d" / "mnist1d_cnn"
+    plan = plan_of(CONFIG)
     expected = [
         results / "summary.csv", results / "report" / "index.html",
-        results / "proxy/mnist1d/mnist1d_cnn/seed0/el2n_e1.npy",
-        results / "scores/mnist1d/mnist1d_cnn/el2n.npy",
-        *(runs / run / "metrics.json" for run in ("full/f1/seed0", "random/f0.5/seed0",
-                                                    "el2n/f0.5/seed0")),
+        workdir / plan.proxy_dir("mnist1d", 0) / "el2n_e1.npy",
+        workdir / plan.score_file("mnist1d", "el2n"),
+        *(workdir / plan.run_dir(Run("mnist1d", method, fraction, 0)) / "metrics.json"
+          for method, fraction in (("full", 1.0), ("random", 0.5), ("el2n", 0.5))),
     ]
     assert [p for p in expected if not p.exists()] == []
     summary = pd.read_csv(results / "summary.csv")
@@ -122,7 +125,7 @@ RESUME_CONFIG = {
         "options": {"train_size": 20000, "test_size": 500},
     }},
 }
-RESUME_RUN = Path("results/resume/runs/mnist1d/mnist1d_cnn/full/f1/seed0")
+RESUME_RUN = Path(plan_of(RESUME_CONFIG).run_dir(Run("mnist1d", "full", 1.0, 0)))
 
 
 def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_path):
@@ -153,7 +156,7 @@ def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_
 
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
     assert len(submitted) == 2 and submitted[0] == cancelled[0], output[-4000:]
-    log = (work / "logs/resume/train/mnist1d/mnist1d_cnn/full/f1/seed0.log").read_text()
+    log = (work / "logs/resume/train/mnist1d/full/f1/seed0.log").read_text()
     assert "resuming from" in log and "after epoch" in log, log[-2000:]
     assert not checkpoint.exists()  # gone once the results exist
 
