@@ -2,7 +2,8 @@
 
 SGD with momentum and weight decay, a warm-up + schedule stretched over `schedule_steps`,
 batched augmentation, evaluation after every epoch, phase timers, and callbacks that let
-proxy runs record scores without the loop knowing about them.
+proxy runs record scores without the loop knowing about them. A batch may scale its step's lr
+(`Batch.lr_scale`); at an lr of 0 the forward and backward run but the optimizer step is skipped.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         bar.update(result.steps)
     for epoch in range(first_epoch, plan.epochs + 1):
         model.train()
-        ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps)
+        ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
+                          augment=settings.augment, augment_generator=generator)
         with timers.phase("selection"):
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
@@ -144,10 +146,11 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         lr = learning_rate.at(epoch, 0, steps_in_epoch)
         for i in range(steps_in_epoch):
             ctx.step = result.steps
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate.at(epoch, i, steps_in_epoch)
             with timers.phase("selection"):
                 batch = sampler.next_batch(ctx)
+            step_lr = learning_rate.at(epoch, i, steps_in_epoch) * batch.lr_scale
+            for group in optimizer.param_groups:
+                group["lr"] = step_lr
             with timers.phase("training"):
                 x, y = data.train_batch(batch.indices, settings.augment, generator)
                 with autocast(device):
@@ -157,7 +160,8 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                 loss = weighted.mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
+                if step_lr > 0:  # at lr 0 neither weight decay nor momentum may move anything
+                    optimizer.step()
             sampler.observe(batch.indices, losses.detach())
             for callback in callbacks:
                 callback.on_batch(batch.indices, logits.detach(), y)
