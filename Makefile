@@ -21,8 +21,12 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.lock
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	touch $@
 
+# CONFIG=experiments/x.yaml runs another experiment; check-config first names the file and the
+# problem in one line (Snakemake's own message for a broken --configfile names neither).
+CONFIG ?= config.yaml
 run: setup
-	snakemake --profile workflow/profiles/local
+	prunebench check-config $(CONFIG)
+	snakemake --profile workflow/profiles/local --configfile $(CONFIG)
 
 # Under CI=true the system programs of the integration tests (Slurm, Chromium) are installed first.
 test: setup-dev
@@ -31,15 +35,18 @@ test: setup-dev
 
 lint: setup-dev
 	ruff check .
+	snakefmt --check Snakefile workflow
+	prunebench schema --check
 	snakemake --lint
 
 dry-run: setup
-	snakemake -n --profile workflow/profiles/local
+	snakemake -n --profile workflow/profiles/local --configfile $(CONFIG)
 
 # Refresh requirements.lock from the current venv (after changing a pin on purpose).
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable \
-		| grep -v -i -E '^(pytest|ruff|iniconfig|pluggy)==' > requirements.lock.new
+		| grep -v -i -E '^(pytest|ruff|iniconfig|pluggy|snakefmt|black|mypy.extensions|pathspec|pytokens|shfmt-py)==' \
+		> requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:

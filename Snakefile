@@ -1,6 +1,11 @@
 # prunebench: prepare -> score (proxy runs) -> select -> train -> aggregate -> report.
 # Wiring only: the science is in config.yaml, the code in src/prunebench (the `prunebench` CLI).
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
 configfile: "config.yaml"
 
 
@@ -22,7 +27,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
-    input:
-        f"{RESULTS}/summary.csv",
-        f"{RESULTS}/report/index.html",
     default_target: True
+    input:
+        paths.summary_file(EXPERIMENT),
+        f"{paths.report_dir(EXPERIMENT)}/index.html",

@@ -18,11 +18,13 @@ as it does there). Rows:
   warm-up at the schedule's lr);
 - crest / random_epoch at 2x lr: the reference's doubled gradient trains CREST at twice the
   learning rate while its random baseline keeps 1x (METHODS.md, CREST faults 1).
-Accuracy is last-epoch test accuracy, mean ± std over seeds. Wall time is the sum of the run's
-measured phases (selection + training + evaluation); selection share is selection / wall;
-speedup is `full`'s wall time over the row's. Checks failed is the share of quadratic checks
-that triggered a selection; the check interval is the mean over selections of the interval
-the rule set; curvature and interval trajectories give the first / median / last selection.
+Accuracy is last-epoch test accuracy, mean ± std over seeds. Selection share is the run's
+selection time over its measured phases (selection + training + evaluation, wall clock).
+Speedup is `full`'s CPU seconds over the row's (the process's user + system time over the run,
+one thread): on a shared machine wall time swings with the other jobs, CPU time much less.
+Checks failed is the share of quadratic checks that triggered a selection; the check interval
+is the mean over selections of the interval the rule set; the curvature and interval
+trajectories give the first / median / last selection (each the median over seeds).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import contextlib
 import io
 import json
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -81,13 +84,15 @@ def run_one(data_dir, out_dir, training, method, options, lr_mul, fraction, seed
     spec = {"experiment": "bench", "dataset": dataset, "device": "cpu",
             "protocol": "budget", "training": {**training, "lr": training["lr"] * lr_mul},
             "wandb": {"mode": "disabled"},
-            "sampler_options": asdict(CrestOptions(**options)) if method == "crest" else {}}
+            "options": asdict(CrestOptions(**options)) if method == "crest" else {}}
+    cpu_before = cpu_seconds()
     with contextlib.redirect_stdout(io.StringIO()):  # per-epoch lines; the table is the output
         metrics = run_training(data_dir=data_dir, spec=spec, method=method, fraction=fraction,
                                seed=seed, out_dir=out_dir, threads=threads)
+    cpu = cpu_seconds() - cpu_before
     time = metrics["time"]
     sampler = metrics["sampler"]
-    row = {"acc": metrics["test_acc"], "selection": time["selection"],
+    row = {"acc": metrics["test_acc"], "selection": time["selection"], "cpu": cpu,
            "wall": time["selection"] + time["training"] + time["evaluation"],
            "selections": sampler.get("selections", 0), "checks": sampler.get("checks", 0),
            "checks_failed": sampler.get("checks_failed", 0),
@@ -99,6 +104,13 @@ def run_one(data_dir, out_dir, training, method, options, lr_mul, fraction, seed
         row["interval"] = table.check_interval.tolist()
         row["num_coresets"] = table.num_coresets.tolist()
     return row
+
+
+def cpu_seconds() -> float:
+    """CPU seconds this process has used (user + system): on a shared machine, unlike wall
+    time, it barely moves when other jobs compete for the cores (one thread, no waits)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def trajectory(runs: list[list[float]], form: str) -> str:
@@ -118,15 +130,16 @@ def mean_std(values: list[float]) -> str:
 def print_table(results: dict, header_lines: list[str]) -> None:
     print("\n".join(header_lines))
     header = ("budget", "variant", "test acc % (mean ± std)", "checks failed",
-              "mean check interval", "selections / run", "selection share", "wall s",
+              "mean check interval", "selections / run", "selection share", "cpu s",
               "speedup vs full", "curvature norm first / median / last",
               "interval first / median / last")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    full_wall = statistics.mean(r["wall"] for r in results["full|1.0"])
-    for key, rows in results.items():
+    full_cpu = statistics.mean(r["cpu"] for r in results["full|1.0"])
+    for key, rows in sorted(results.items(), key=lambda item: float(item[0].split("|")[1])):
         name, fraction = key.split("|")
         wall = statistics.mean(r["wall"] for r in rows)
+        cpu = statistics.mean(r["cpu"] for r in rows)
         selection = statistics.mean(r["selection"] for r in rows)
         checks = sum(r["checks"] for r in rows)
         failed = f"{sum(r['checks_failed'] for r in rows) / checks:.0%}" if checks else "–"
@@ -134,7 +147,7 @@ def print_table(results: dict, header_lines: list[str]) -> None:
         cells = (fraction, name, mean_std([r["acc"] for r in rows]), failed,
                  f"{statistics.mean(intervals):.2f}" if intervals else "–",
                  f"{statistics.mean(r['selections'] for r in rows):.1f}",
-                 f"{selection / wall:.1%}", f"{wall:.1f}", f"{full_wall / wall:.2f}x",
+                 f"{selection / wall:.1%}", f"{cpu:.1f}", f"{full_cpu / cpu:.2f}x",
                  trajectory([r.get("curvature") for r in rows], "{:.3g}"),
                  trajectory([r.get("interval") for r in rows], "{:g}"))
         print("| " + " | ".join(cells) + " |")
@@ -161,11 +174,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / args.dataset
         prepare_dataset(args.dataset, data_options, data_dir)
+        # seed-major, so that a change in the machine's load falls on every row alike
         jobs = [("full", 1.0)] + [(v, b) for b in args.budgets for v in args.variants]
-        for name, fraction in jobs:
-            method, overrides, lr_mul = VARIANTS.get(name, ("full", {}, 1.0))
-            options = {"subset_size": args.subset_size, **overrides}
-            for seed in seeds:
+        for seed in seeds:
+            for name, fraction in jobs:
+                method, overrides, lr_mul = VARIANTS.get(name, ("full", {}, 1.0))
+                options = {"subset_size": args.subset_size, **overrides}
                 out = Path(tmp) / f"{name}-{fraction}-{seed}".replace(" ", "_")
                 results.setdefault(f"{name}|{fraction}", []).append(run_one(
                     data_dir, out, training, method, options, lr_mul, fraction, seed,

@@ -1,7 +1,9 @@
-"""Greedy facility location: ours (torch, chunked lazy greedy) against reference-style Python.
+"""Greedy facility location: ours (torch, chunked lazy greedy) against reference-style Python,
+and CREST's many small problems batched against looped.
 
     python benchmarks/facility_location.py            # n = 500, 5,000, 20,000; d = 10, 100; k = 50
     python benchmarks/facility_location.py --quick    # n = 500, 2,000 (under a minute on a CPU)
+    python benchmarks/facility_location.py --only batched   # the second table only
 
 Every cell runs in a fresh subprocess on the same seeded Gaussian features, so the peak
 memory it reports belongs to that call: the growth of the process's anonymous resident
@@ -18,6 +20,15 @@ ours, the growth of torch.cuda.max_memory_allocated.
 Times are seconds, single-threaded by default (`--threads`; the machine is shared, so ratios
 measured in one run are what to read). `same` says whether the baseline chose the same medoids
 (for a truncated naive run: its first steps); `obj` is its objective over ours (1 = equal).
+
+The second table is CREST's selection: m random subsets of r examples, class-stratified, C
+classes; features softmax(logits) - onehot(label) (d = C); one problem per (subset, class)
+with k = ceil(128 / C) medoids. `looped`: `greedy_facility_location` per problem (what CREST's
+`_coresets` does); `batched`: one `facility_location_by_group` call. Best of `--repeats` runs
+each, in this process, on the GPU when there is one; `same`: identical picks and weights.
+`equal` class quotas come from a balanced pool (CIFAR's, r/C per class); `mixed` from a pool
+whose class sizes vary by up to 25% (as after CREST drops examples), so the problems have
+several sizes, and problems of one size are what the batched call stacks (`shapes`).
 """
 
 from __future__ import annotations
@@ -34,11 +45,15 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from common import synchronize
 
 from prunebench.selection.facility_location import (
     facility_location_objective,
     greedy_facility_location,
 )
+from prunebench.selection.facility_location_batched import facility_location_by_group
+from prunebench.selection.static.quotas import class_quotas
 
 
 def features(n: int, d: int, seed: int) -> torch.Tensor:
@@ -174,9 +189,82 @@ def measure(method: str, n: int, d: int, k: int, seed: int, threads: int, steps:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def crest_problems(m: int, classes: int, r: int, mixed: bool, seed: int,
+                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """One CREST selection's input: proxies (m x r rows, d = C) and groups subset * C + class."""
+    gen = torch.Generator().manual_seed(seed + 7 * m + 11 * classes + r)
+    spread = 0.75 + 0.5 * torch.rand(classes, generator=gen) if mixed else torch.ones(classes)
+    pool_labels = torch.repeat_interleave(torch.arange(classes), (1000 * spread).long())
+    quotas = class_quotas(pool_labels.numpy(), r)
+    one_subset = torch.repeat_interleave(torch.arange(classes),
+                                         torch.tensor([quotas[c] for c in range(classes)]))
+    labels = torch.cat([one_subset[torch.randperm(r, generator=gen)] for _ in range(m)])
+    subset = torch.arange(m).repeat_interleave(r)
+    proxies = (torch.softmax(2.0 * torch.randn(m * r, classes, generator=gen), dim=1)
+               - F.one_hot(labels, classes).float())
+    return proxies.to(device), (subset * classes + labels).to(device)
+
+
+def looped_by_group(x: torch.Tensor, groups: torch.Tensor, k: int):
+    """The per-problem loop facility_location_by_group replaces (as CREST's _coresets runs it)."""
+    indices, weights = [], []
+    for g in torch.unique(groups).tolist():
+        members = torch.nonzero(groups == g).flatten()
+        chosen, counts = greedy_facility_location(x[members], k)
+        indices.append(members[chosen])
+        weights.append(counts)
+    return torch.cat(indices), torch.cat(weights)
+
+
+def best_of(device: torch.device, repeats: int, run, *args):
+    """(fewest seconds over `repeats` timed calls of run(*args) after one untimed, a result)."""
+    result, best = run(*args), math.inf
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        result = run(*args)
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def batched_table(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    subsets = [5, 50] if args.quick else [5, 10, 20, 50]
+    sizes = [500] if args.quick else [500, 5000]
+    print(f"# CREST's facility location per selection, batched vs looped, device {device.type}, "
+          f"{args.threads} thread(s), best of {args.repeats}")
+    header = (f"{'m':>3} {'C':>4} {'r':>5} {'quotas':>6} {'n/problem':>9} {'k':>3} "
+              f"{'problems':>8} {'shapes':>6} | {'looped s':>8} {'batched s':>9} {'x':>6} "
+              f"{'same':>4}")
+    print(header)
+    print("-" * len(header))
+    rows = [(m, c, r, False) for c in (10, 100) for r in sizes for m in subsets]
+    rows += [(max(subsets), c, r, True) for c in (10, 100) for r in sizes]
+    for m, classes, r, mixed in rows:
+        x, groups = crest_problems(m, classes, r, mixed, args.seed, device)
+        k = math.ceil(128 / classes)
+        loop_s, expected = best_of(device, args.repeats, looped_by_group, x, groups, k)
+        batch_s, result = best_of(device, args.repeats, facility_location_by_group, x, groups, k)
+        same = all(torch.equal(a, b) for a, b in zip(result, expected, strict=True))
+        counts = torch.unique(groups, return_counts=True)[1]
+        low, high = int(counts.min()), int(counts.max())
+        spread = str(low) if low == high else f"{low}-{high}"
+        print(f"{m:>3} {classes:>4} {r:>5} {'mixed' if mixed else 'equal':>6} {spread:>9} "
+              f"{k:>3} {len(counts):>8} {len(torch.unique(counts)):>6} | {loop_s:>8.4f} "
+              f"{batch_s:>9.4f} {loop_s / batch_s:>5.1f}x {yes(same):>4}")
+    print("x: looped seconds / batched. shapes: distinct problem sizes (one stacked batch "
+          "chain each).")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="n = 500 and 2,000 only")
+    parser.add_argument("--quick", action="store_true",
+                        help="n = 500 and 2,000 only; batched: m = 5, 50 and r = 500")
+    parser.add_argument("--only", choices=["single", "batched"],
+                        help="print one table (default: both)")
+    parser.add_argument("--repeats", type=int, default=3, help="batched table: timed runs")
     parser.add_argument("--k", type=int, default=50, help="medoids to pick (default 50)")
     parser.add_argument("--dims", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--sizes", type=int, nargs="+", help="override the n values")
@@ -194,6 +282,15 @@ def main() -> None:
         args.method = args.worker
         print(json.dumps(worker(args)))
         return
+    if args.only != "batched":
+        single_table(args)
+    if args.only is None:
+        print()
+    if args.only != "single":
+        batched_table(args)
+
+
+def single_table(args: argparse.Namespace) -> None:
     sizes = args.sizes or ([500, 2000] if args.quick else [500, 5000, 20000])
     device = "cuda (ours)" if torch.cuda.is_available() else "cpu"
     print(f"# facility location, k = {args.k}, Gaussian features, device {device}, "

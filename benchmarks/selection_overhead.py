@@ -57,7 +57,7 @@ def main() -> None:
                     spec = {"experiment": "bench", "dataset": "mnist1d", "device": device,
                             "protocol": "budget",
                             "training": {**training, "lr": training["lr"] * lr_mul},
-                            "wandb": {"mode": "disabled"}, "sampler_options": options}
+                            "wandb": {"mode": "disabled"}, "options": options}
                     with contextlib.redirect_stdout(io.StringIO()):
                         metrics = run_training(data_dir=data_dir, spec=spec, method="crest",
                                                fraction=budget, seed=seed,

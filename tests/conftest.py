@@ -33,4 +33,16 @@ def digits_spec(**training) -> dict:
         "methods": ["random"], "fractions": [0.5], "seeds": [0], "device": "cpu",
     }, load_schema(SCHEMA))
     return {"experiment": "t", "dataset": "digits", "device": "cpu", "protocol": "budget",
-            "training": config["datasets"]["digits"], "wandb": config["wandb"]}
+            "training": config["datasets"]["digits"], "wandb": config["wandb"],
+            "method": "full", "fraction": 1.0}
+
+
+def write_subset(path: Path, indices, selection_s: float = 0.0125) -> Path:
+    """A subset file and the JSON record `prunebench select` writes beside it."""
+    import json
+
+    import numpy as np
+
+    np.save(path, np.asarray(indices, dtype=np.int64))
+    Path(path).with_suffix(".json").write_text(json.dumps({"selection_s": selection_s}))
+    return Path(path)

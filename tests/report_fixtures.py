@@ -11,6 +11,7 @@ import numpy as np
 
 from prunebench.config import load_schema, validate_config
 from prunebench.methods import METHODS
+from prunebench.plan import ExperimentPlan, Run
 
 from .conftest import SCHEMA
 
@@ -18,9 +19,10 @@ DATASET, MODEL, N_TRAIN, EPOCHS = "mnist1d", "mnist1d_cnn", 40, 3
 FULL_STEPS = 30
 
 
-def toy_config(methods: list[str], seeds=(0, 1, 2), fractions=(0.5,)) -> dict:
-    """A resolved config (validated, defaults filled) for one small dataset."""
-    return validate_config({
+def toy_config(methods: list[str], seeds=(0, 1, 2), fractions=(0.5,), **blocks) -> dict:
+    """A resolved config (validated, defaults filled) for one small dataset; `blocks` adds
+    top-level keys (e.g. reference_results)."""
+    return validate_config({**blocks,
         "experiment": "toy", "protocol": "budget", "device": "cpu",
         "datasets": {DATASET: {"model": MODEL, "epochs": EPOCHS,
                                "options": {"train_size": N_TRAIN, "test_size": 20}}},
@@ -29,8 +31,13 @@ def toy_config(methods: list[str], seeds=(0, 1, 2), fractions=(0.5,)) -> dict:
     }, load_schema(SCHEMA))
 
 
+def toy_plan() -> ExperimentPlan:
+    """The paths of toy_config's experiment (they do not depend on its methods)."""
+    return ExperimentPlan(toy_config(["full"]))
+
+
 def run_dir(root: Path, method: str, fraction: float, seed: int) -> Path:
-    return root / f"results/toy/runs/{DATASET}/{MODEL}/{method}/f{fraction:g}/seed{seed}"
+    return root / toy_plan().run_dir(Run(DATASET, method, fraction, seed))
 
 
 def write_run(root: Path, method: str, fraction: float, seed: int, *, acc: float,
@@ -40,21 +47,15 @@ def write_run(root: Path, method: str, fraction: float, seed: int, *, acc: float
     """metrics.json + history.csv of one run; history's last row matches the metrics."""
     out = run_dir(root, method, fraction, seed)
     out.mkdir(parents=True, exist_ok=True)
-    kind = METHODS[method]["kind"]
-    score = METHODS[method]["score"]
+    kind = METHODS[method].kind
+    score = METHODS[method].score
     steps = steps if steps is not None else round(FULL_STEPS * fraction)
-    subset = None
-    if kind == "static":
-        subset = root / f"results/toy/subsets/{DATASET}/{MODEL}/{method}/f{fraction:g}/seed{seed}"
-        subset.parent.mkdir(parents=True, exist_ok=True)
-        subset.with_suffix(".json").write_text(json.dumps(
-            {"selection_s": subset_selection_s or 0.0, "n_selected": int(N_TRAIN * fraction)}))
     time = {"scoring": 0.0, "selection": selection, "training": training,
             "evaluation": evaluation, **(extra_time or {})}
     metrics = {
         "experiment": "toy", "dataset": DATASET, "model": MODEL, "method": method, "kind": kind,
         "fraction": fraction, "seed": seed, "score": score, "protocol": "budget",
-        "subset": str(subset.with_suffix(".npy")) if subset else None,
+        "subset_selection_s": subset_selection_s or 0.0 if kind == "static" else 0.0,
         "test_acc": acc, "test_loss": 1 - acc, "epochs": EPOCHS, "steps": steps,
         "full_steps": FULL_STEPS, "examples_seen": steps * 8, "n_train": N_TRAIN,
         "n_used": int(N_TRAIN * fraction), "time": time,
@@ -91,7 +92,7 @@ def write_selection_log(out: Path, steps: list[int], reasons: list[str],
 def write_proxies(root: Path, costs: dict[str, float], seeds=(0, 1)) -> list[str]:
     paths = []
     for seed in seeds:
-        out = root / f"results/toy/proxy/{DATASET}/{MODEL}/seed{seed}"
+        out = root / toy_plan().proxy_dir(DATASET, seed)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(
             {"dataset": DATASET, "model": MODEL, "seed": seed, "score_cost_s": costs}))
@@ -102,7 +103,7 @@ def write_proxies(root: Path, costs: dict[str, float], seeds=(0, 1)) -> list[str
 def write_scores(root: Path, scores: dict[str, np.ndarray]) -> list[str]:
     paths = []
     for name, values in scores.items():
-        path = root / f"results/toy/scores/{DATASET}/{MODEL}/{name}.npy"
+        path = root / toy_plan().score_file(DATASET, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, values.astype(np.float32))
         paths.append(str(path))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -33,19 +34,29 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed; tests/system/setup.sh installs it "
                              "(make test does so under CI=true)")
 
-# A few seconds of training: one seed, both proxy scores the CREST difficulty panels use.
+# A few seconds of training: two seeds (so differences get intervals), both proxy scores the
+# CREST difficulty panels use, an extra accuracy target and a published-numbers block.
 TINY = {
     "experiment": "browser", "protocol": "budget", "device": "cpu",
     "datasets": {"mnist1d": {
         "model": "mnist1d_cnn", "epochs": 2, "batch_size": 64, "lr": 0.05,
         "augment": {"crop_padding": 1}, "options": {"train_size": 600, "test_size": 200},
     }},
-    "methods": ["random", "el2n", "forgetting", "crest"],
-    "dynamic": {"crest": {"subset_size": 60, "num_subsets": 2, "check_interval": 2,
+    "methods": ["random", "random_epoch", "el2n", "forgetting", "crest"],
+    "options": {"crest": {"subset_size": 60, "num_subsets": 2, "check_interval": 2,
                           "drop_interval": 1, "drop_watch": 1}},
-    "fractions": [0.5], "seeds": [0],
+    "fractions": [0.5], "seeds": [0, 1],
     "proxy": {"seeds": 1, "epochs": 2, "score_epoch": 1},
+    "report": {"accuracy_targets": [5]},
+    "reference_results": [{
+        "paper": "CREST", "table": "Table 1", "dataset": "mnist1d", "metric": "relative_error",
+        "full_accuracy": 92.1, "values": [{"method": "random_epoch", "fraction": 0.5,
+                                           "value": 7.2},
+                                          {"method": "gradmatch", "fraction": 0.5,
+                                           "value": 6.0}]}],
 }
+VERDICTS = {"better", "not distinguishable", "worse", "no spread over seeds"}
+TIME_CELL = re.compile(r"^(\d+\.\d s \(epoch \d+\)(, \d+\.\d\dx)?|not reached)$")
 # Every <img> and top-level <svg>: its box on the page and, for images, whether it decoded.
 FIGURE_BOXES = """JSON.stringify([...document.querySelectorAll('img, svg')]
   .filter(el => el.tagName === 'IMG' || !el.parentElement.closest('svg'))
@@ -224,23 +235,55 @@ def test_report_page_in_chromium(tiny_report, browser, tmp_path):
     boxes = browser.evaluate(session, FIGURE_BOXES)
     config = read_config_file(workdir / "tiny.yaml", SCHEMA)
     declared = [f for f in report_files(config) if f.kind == "figure"]
-    assert len(boxes) == len(declared) == 7  # four result figures, CREST, two score figures
+    # five result figures (time to accuracy among them), CREST, two score figures
+    assert len(boxes) == len(declared) == 8
     for box in boxes:
         assert box["decoded"] and box["width"] > 50 and box["height"] > 50, box
     assert {b["id"] for b in boxes} == {f"mnist1d-{f.name}" for f in declared}
 
     tables = browser.evaluate(session, TABLE_ROWS)
     methods = tables["mnist1d-methods"]
-    assert [r[0] for r in methods] == ["full", "random", "el2n", "forgetting", "crest"]
-    assert all(cell for r in methods for cell in r[:9])  # accuracy, n, time, speedup filled
-    assert float(methods[1][3]) > 0 and methods[0][8] == "1.00x"
-    assert len(tables["mnist1d-crest-table"]) == 1 and len(tables["runs-table"]) == 5
+    names = ["full", "random", "random_epoch", "el2n", "forgetting", "crest"]
+    assert [r[0] for r in methods] == names
+    # accuracy, n, change, relative error, time, phases, speedup filled
+    assert all(cell for r in methods for cell in r[:10])
+    assert float(methods[1][3].split()[0]) > 0 and methods[0][9] == "1.00x"
+    assert methods[0][6] == "0.00" and float(methods[1][6]) >= 0  # relative error (%)
+    assert len(tables["mnist1d-crest-table"]) == 2 and len(tables["runs-table"]) == 12
     assert len(tables["mnist1d-correlation"]) == 2
+    _new_sections(browser, session, tables)
     text = browser.evaluate(session, "JSON.stringify(document.body.innerText)")
     assert "None: every expected run finished" in text and "Protocol: budget" in text
 
     shot = browser.screenshot(session, tmp_path / "report.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def _new_sections(browser: Browser, session: str, tables: dict) -> None:
+    """Time to accuracy, differences with verdicts, the frontier, published numbers, the
+    generated paragraph and the tables to paste, as the browser shows them."""
+    tta = tables["mnist1d-tta"]
+    assert [r[0] for r in tta] == ["full", "random", "random_epoch", "el2n", "forgetting",
+                                   "crest"]
+    assert all(len(r) == 2 + 4 and all(TIME_CELL.match(c) for c in r[2:]) for r in tta), tta
+    assert all(c.endswith(")") for c in tta[0][2:5])  # full reaches its own final - x pts
+    diffs = tables["mnist1d-differences-table"]
+    assert len(diffs) >= 5 and {r[7] for r in diffs} <= VERDICTS
+    assert {r[3] for r in diffs} == {"paired t"} and {r[4] for r in diffs} == {"2 / 2"}
+    against = {(r[0], r[2].split()[0]) for r in diffs}
+    assert ("crest", "random_epoch") in against and ("el2n", "full") in against
+    frontier = tables["mnist1d-frontier-table"]
+    assert frontier and all(r[0] in {t[0] for t in tta} for r in frontier)
+    published = {r[0]: r for r in tables["mnist1d-reference-1"]}
+    assert published["gradmatch"][4] == "not run"
+    assert published["random_epoch"][3] == "7.20" and float(published["random_epoch"][4]) >= 0
+    assert published["full"][3] == "92.10"
+    says = browser.evaluate(session, "JSON.stringify(document.getElementById("
+                                     "'mnist1d-says-text').innerText)")
+    assert "At f = 0.5" in says and "Pareto-optimal" in says and "random_epoch" in says
+    tex = browser.evaluate(session, "JSON.stringify(document.getElementById('summary-tex')"
+                                    ".textContent)")
+    assert "\\toprule" in tex and "\\textbf{" in tex and "random\\_epoch" in tex
 
 
 def test_snakemake_report_in_chromium(tiny_report, browser, tmp_path):
@@ -250,7 +293,8 @@ def test_snakemake_report_in_chromium(tiny_report, browser, tmp_path):
     assert done.returncode == 0, done.stderr[-4000:]
     html = out.read_text()
     for name in ("accuracy_vs_fraction.svg", "crest_selection.svg", "methods.csv",
-                 "summary.csv"):
+                 "summary.csv", "time_to_accuracy.svg", "differences.csv", "reference.csv",
+                 "summary.tex", "summary.md"):
         assert name in html, name
     session = browser.open(out)
     time.sleep(1)  # let the single-page app render

@@ -28,7 +28,7 @@ CURVES = ["epoch", "step", "lr", "train_loss", "test_loss", "test_acc", "example
 
 def train_command(data_dir: Path, out: Path, spec: dict) -> list[str]:
     return [str(Path(sys.executable).parent / "prunebench"), "train", "--data", str(data_dir),
-            "--spec", json.dumps(spec), "--method", "full", "--fraction", "1", "--seed", "3",
+            "--spec", json.dumps(spec), "--seed", "3",
             "--out", str(out), "--threads", "1"]
 
 
@@ -80,7 +80,7 @@ def interrupt_after_saving(monkeypatch, at_epoch: int) -> None:
 
 def test_crest_resumes_its_sampler_state(tmp_path, digits_dir, monkeypatch):
     spec = {**digits_spec(epochs=4, batch_size=64), "checkpoint_every": 1,
-            "sampler_options": dynamic_options("crest", **{**SMALL_CREST, "drop": True,
+            "options": dynamic_options("crest", **{**SMALL_CREST, "drop": True,
                                                            "drop_interval": 1})}
     kw = {"data_dir": digits_dir, "spec": spec, "method": "crest", "fraction": 0.3, "seed": 1}
     whole = run_training(out_dir=tmp_path / "whole", **kw)

@@ -1,17 +1,15 @@
-"""Config validation: defaults, one-line errors naming the key, and schema == registries."""
+"""Config validation: defaults, one-line errors naming the key (and the file), variants."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from prunebench.config import load_schema, read_config_file, validate_config
+from prunebench.config import load_schema, read_config_file, science_settings, validate_config
 from prunebench.data import DATASETS
 from prunebench.errors import UserError
-from prunebench.methods import METHODS
+from prunebench.methods import METHODS, SCORES, method_options
 from prunebench.models import MODELS
-from prunebench.scores import SCORERS
-from prunebench.selection.static import SELECTORS
 
 from .conftest import ROOT, SCHEMA
 
@@ -28,13 +26,12 @@ def minimal():
 
 def test_schema_enums_equal_registries(schema):
     props = schema["properties"]
-    assert set(props["methods"]["items"]["enum"]) == set(METHODS)
+    assert set(props["options"]["properties"]) == set(METHODS)
+    assert props["variants"]["additionalProperties"]["properties"]["method"]["enum"] == list(
+        METHODS)
     assert set(props["datasets"]["propertyNames"]["enum"]) == set(DATASETS)
     assert set(schema["definitions"]["dataset"]["properties"]["model"]["enum"]) == set(MODELS)
-    assert set(props["proxy"]["properties"]["scores"]["items"]["enum"]) == set(SCORERS)
-    assert set(props["selection"]["properties"]["ccs_score"]["enum"]) == set(SCORERS)
-    used = {spec["selector"] for spec in METHODS.values() if spec["selector"]}
-    assert used <= set(SELECTORS)
+    assert props["proxy"]["properties"]["scores"]["items"]["enum"] == list(SCORES)
 
 
 def test_every_schema_key_has_description_and_default(schema):
@@ -54,15 +51,17 @@ def test_defaults_filled_and_full_added(schema):
     assert config["protocol"] == "budget"
     assert config["datasets"]["digits"]["batch_size"] == 128
     assert config["datasets"]["digits"]["augment"] == {"crop_padding": 0, "flip": False}
-    assert config["proxy"]["scores"] == list(SCORERS)
+    assert config["options"]["ccs"] == {"class_balanced": True, "beta": 0.1, "strata": 50,
+                                        "score": "el2n"}
+    assert config["options"]["craig"] == {"interval": 1}
 
 
 def test_default_config_file_is_valid():
     config = read_config_file(ROOT / "config.yaml", SCHEMA)
     assert config["experiment"] == "quickstart"
     assert set(config["datasets"]) == {"digits", "mnist1d"}
-    assert set(config["methods"]) == {"full", "random", "el2n", "grand", "forgetting", "ccs",
-                                      "random_epoch", "crest"}
+    assert {"full", "random", "el2n", "grand", "forgetting", "ccs", "random_epoch",
+            "crest"} <= set(config["methods"])
     assert config["fractions"] == [0.1, 0.3, 0.5] and config["seeds"] == [0, 1, 2]
 
 
@@ -70,11 +69,21 @@ def test_default_config_file_is_valid():
     (lambda c: c["methods"].append("crestt"), "config key 'methods[1]': 'crestt' is not allowed"),
     (lambda c: c.update(fractions=[1.5]), "config key 'fractions[0]'"),
     (lambda c: c.update(fractions=[0]), "config key 'fractions[0]'"),
+    (lambda c: c.update(fractions=[0.1234567]), "'fractions[0]': 0.1234567 has more than 4"),
     (lambda c: c.update(datasets={"cifar": {"model": "resnet20"}}), "'cifar'"),
     (lambda c: c.update(epochz=3), "unknown key at the top level"),
     (lambda c: c["datasets"]["digits"].update(lr="fast"), "datasets.digits.lr"),
     (lambda c: c.pop("seeds"), "'seeds' is a required property"),
     (lambda c: c["datasets"]["digits"].update(model="vgg"), "choose one of: digits_cnn"),
+    (lambda c: c.update(options={"crest": {"tauu": 1}}), "unknown key at options.crest"),
+    (lambda c: c.update(options={"ccs": {"beta": 2}}), "config key 'options.ccs.beta'"),
+    (lambda c: c.update(options={"nope": {}}), "unknown key at options"),
+    (lambda c: c.update(variants={"v": {"method": "nope"}}), "'variants.v.method': 'nope'"),
+    (lambda c: c.update(variants={"v": {"method": "ccs", "options": {"beta": -1}}}),
+     "config key 'variants.v.options.beta'"),
+    (lambda c: c.update(variants={"v": {"method": "ccs", "options": {"betta": 1}}}),
+     "unknown key at variants.v.options"),
+    (lambda c: c.update(variants={"ccs": {"method": "ccs"}}), "cannot reuse the name"),
 ])
 def test_bad_config_is_one_line_naming_the_key(schema, change, expected):
     config = minimal()
@@ -86,11 +95,28 @@ def test_bad_config_is_one_line_naming_the_key(schema, change, expected):
     assert "\n" not in message
 
 
+def test_variant_runs_its_method_with_the_method_block_then_its_own(schema):
+    config = minimal()
+    config["options"] = {"ccs": {"beta": 0.2, "strata": 10}}
+    config["variants"] = {"ccs_b05": {"method": "ccs", "options": {"beta": 0.05}}}
+    config["methods"] = ["ccs", "ccs_b05"]
+    config = validate_config(config, schema)
+    assert method_options("ccs", config)["beta"] == 0.2
+    variant = method_options("ccs_b05", config)
+    assert variant["beta"] == 0.05 and variant["strata"] == 10 and variant["score"] == "el2n"
+
+
 def test_method_needing_an_uncomputed_score_is_refused(schema):
     config = minimal()
     config["methods"] = ["el2n"]
     config["proxy"] = {"scores": ["forgetting"]}
     with pytest.raises(UserError, match="add 'el2n' to proxy.scores"):
+        validate_config(config, schema)
+    config = minimal()
+    config["variants"] = {"ccs_f": {"method": "ccs", "options": {"score": "grand"}}}
+    config["methods"] = ["ccs_f"]
+    config["proxy"] = {"scores": ["el2n"]}
+    with pytest.raises(UserError, match="'ccs_f' ranks by score 'grand'"):
         validate_config(config, schema)
 
 
@@ -101,12 +127,32 @@ def test_score_epoch_after_last_proxy_epoch_is_refused(schema):
         validate_config(config, schema)
 
 
-def test_file_that_is_not_yaml(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("methods: [full\n  - : :")
-    with pytest.raises(UserError, match="is not valid YAML"):
-        read_config_file(bad, SCHEMA)
-    listing = tmp_path / "list.yaml"
-    listing.write_text(yaml.safe_dump([1, 2]))
-    with pytest.raises(UserError, match="YAML mapping"):
-        read_config_file(listing, SCHEMA)
+def test_science_settings_leave_out_operations(schema):
+    config = validate_config(minimal(), schema)
+    science = science_settings(config)
+    assert "wandb" not in science and "speed" not in science and "device" not in science
+    assert "checkpoint_every" not in science and "grand_chunk" not in science["proxy"]
+    assert science["experiment"] == "t" and science["proxy"]["epochs"] == 10
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "is empty"),
+    ("5\n", "holds a int, not a YAML mapping"),
+    ("- a\n- b\n", "holds a list, not a YAML mapping"),
+    ("methods: [full\n  - : :", "is not valid YAML"),
+    ("experiment: t\n", "'datasets' is a required property"),
+])
+def test_config_file_problems_name_the_file(tmp_path, text, expected):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        read_config_file(path, SCHEMA)
+    message = str(err.value)
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_every_experiment_file_is_valid():
+    for path in sorted((ROOT / "experiments").glob("*.yaml")):
+        config = read_config_file(path, SCHEMA)
+        assert config["experiment"], path
+    assert yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())["experiment"] == "tiny"

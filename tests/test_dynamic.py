@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from prunebench.config import load_schema, validate_config
-from prunebench.selection.dynamic import SAMPLERS, SamplerSetup
+from prunebench.selection.dynamic import SamplerSetup
+from prunebench.selection.dynamic.infobatch import InfoBatchSampler
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
 from prunebench.train.run import make_sampler, run_training
@@ -28,15 +29,15 @@ SMALL_CREST = {"subset_size": 120, "num_subsets": 2}
 def dynamic_options(sampler: str, **overrides) -> dict:
     config = validate_config({
         "experiment": "t", "datasets": {"digits": {"model": "digits_cnn"}}, "methods": ["crest"],
-        "fractions": [0.5], "seeds": [0], "dynamic": {sampler: overrides},
+        "fractions": [0.5], "seeds": [0], "options": {sampler: overrides},
     }, load_schema(SCHEMA))
-    return config["dynamic"][sampler]
+    return config["options"][sampler]
 
 
 def spec_for(method: str, epochs: int = 3, **options) -> dict:
     sampler = {"crest": "crest", "craig": "craig", "infobatch": "infobatch"}.get(method)
     spec = digits_spec(epochs=epochs, batch_size=64, lr=0.05)
-    spec["sampler_options"] = dynamic_options(sampler, **options) if sampler else {}
+    spec["options"] = dynamic_options(sampler, **options) if sampler else {}
     return spec
 
 
@@ -53,13 +54,6 @@ def train_with(digits_dir, method: str, fraction: float, spec: dict, seed: int =
     return sampler, result, run
 
 
-def test_registry_matches_methods():
-    from prunebench.methods import METHODS
-
-    dynamic = {m["sampler"] for m in METHODS.values() if m["kind"] == "dynamic"}
-    assert dynamic == set(SAMPLERS)
-
-
 class _Ctx:
     def __init__(self, epoch):
         self.epoch, self.step, self.model, self.data, self.timers = epoch, 0, None, None, None
@@ -70,8 +64,8 @@ def test_infobatch_prunes_only_below_mean_and_rescales():
     setup = SamplerSetup(labels=torch.zeros(n, dtype=torch.long), num_classes=1, fraction=1.0,
                          batch_size=100, eval_batch_size=100, epochs=8,
                          generator=torch.Generator().manual_seed(0),
-                         options=SAMPLERS["infobatch"].Options(prune_ratio=ratio, anneal=0.875))
-    sampler = SAMPLERS["infobatch"](setup)
+                         options=InfoBatchSampler.Options(prune_ratio=ratio, anneal=0.875))
+    sampler = InfoBatchSampler(setup)
     sampler.start_epoch(_Ctx(1))
     assert len(sampler.passes.indices) == n  # nothing known yet: all kept
     losses = torch.rand(n, generator=torch.Generator().manual_seed(1))

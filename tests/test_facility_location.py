@@ -195,6 +195,8 @@ def test_gpu_matches_cpu():
         (torch.zeros(4, 2), True, 10, "k must be a positive integer"),
         (torch.zeros(4, 2), 2, 0, "chunk_size must be a positive integer"),
         (torch.tensor([[0.0], [math.nan]]), 1, 10, "NaN"),
+        (torch.tensor([[-math.inf], [0.0]]), 1, 10, "infinite"),
+        (torch.tensor([[0.0, math.inf]], dtype=torch.float16), 1, 10, "infinite"),
         (np.zeros((4, 2)), 2, 10, "torch.Tensor"),
     ],
 )

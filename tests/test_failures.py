@@ -39,6 +39,9 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+SELECT_RANDOM_HALF = '{"base_method": "random", "options": {}, "fraction": 0.5}'
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
@@ -47,7 +50,7 @@ def test_diverging_loss_names_epoch_and_learning_rate(tmp_path, digits_dir):
     out = tmp_path / "run"
     spec = json.dumps(digits_spec(lr=1e6, momentum=0.0, epochs=3))
     line = one_error_line(prunebench("train", "--data", str(digits_dir), "--spec", spec,
-                                     "--method", "full", "--fraction", "1", "--seed", "0",
+                                     "--seed", "0",
                                      "--out", str(out), "--threads", "1"))
     assert "diverged" in line and "epoch 1" in line and "learning rate 1e+06" in line, line
     assert "lower 'lr'" in line
@@ -61,7 +64,7 @@ def test_cuda_without_a_gpu_is_one_clear_line(tmp_path, digits_dir):
     spec = json.dumps({**digits_spec(), "device": "cuda"})
     out = tmp_path / "run"
     line = one_error_line(prunebench("train", "--data", str(digits_dir), "--spec", spec,
-                                     "--method", "full", "--fraction", "1", "--seed", "0",
+                                     "--seed", "0",
                                      "--out", str(out), env=env))
     assert "'device' is 'cuda' but no GPU is visible" in line
     assert "CUDA_VISIBLE_DEVICES=''" in line and "device: auto" in line
@@ -133,8 +136,8 @@ def test_real_full_then_read_only_disk_through_the_cli(tmp_path, tiny_tmpfs):
     out = tiny_tmpfs / "subsets" / "seed0.npy"
 
     def select() -> str:
-        return one_error_line(prunebench("select", "--labels", str(labels), "--selector",
-                                         "random", "--fraction", "0.5", "--seed", "0",
+        return one_error_line(prunebench("select", "--labels", str(labels), "--spec",
+                                         SELECT_RANDOM_HALF, "--seed", "0",
                                          "--out", str(out)))
 
     line = select()

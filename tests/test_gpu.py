@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
 def gpu_spec(epochs: int = 4, **speed) -> dict:
     spec = digits_spec(epochs=epochs, batch_size=64, lr=0.05)
     return {**spec, "device": "cuda", "speed": {"channels_last": True, **speed},
-            "sampler_options": {}}
+            "options": {}}
 
 
 def test_data_stays_uint8_on_the_gpu_and_batches_are_channels_last(digits_dir):
@@ -45,12 +45,12 @@ def test_data_stays_uint8_on_the_gpu_and_batches_are_channels_last(digits_dir):
 def test_training_on_the_gpu_learns(tmp_path, digits_dir, method, fraction):
     spec = gpu_spec(epochs=6)
     if method in ("crest", "infobatch"):
-        spec["sampler_options"] = validate_config({
+        spec["options"] = validate_config({
             "experiment": "t", "datasets": {"digits": {"model": "digits_cnn"}},
             "methods": [method], "fractions": [0.5], "seeds": [0],
-            "dynamic": {method: {"subset_size": 120, "num_subsets": 2}
+            "options": {method: {"subset_size": 120, "num_subsets": 2}
                         if method == "crest" else {}},
-        }, load_schema(SCHEMA))["dynamic"][method]
+        }, load_schema(SCHEMA))["options"][method]
     metrics = run_training(data_dir=digits_dir, spec=spec, method=method, fraction=fraction,
                            seed=0, out_dir=tmp_path)
     assert math.isfinite(metrics["test_loss"]) and metrics["test_acc"] > 0.8, metrics

@@ -13,6 +13,7 @@ import yaml
 
 from prunebench.cli import main
 from prunebench.errors import UserError
+from prunebench.plan import ExperimentPlan
 from prunebench.report.aggregate import build_summary, write_summary
 from prunebench.report.crest import (
     crest_run_table,
@@ -23,9 +24,6 @@ from prunebench.report.crest import (
 from prunebench.report.curves import run_history
 from prunebench.report.html import render_report
 from prunebench.report.layout import (
-    expected_proxy_metrics,
-    expected_run_dirs,
-    expected_score_files,
     report_files,
 )
 from prunebench.report.scores import spearman_matrix
@@ -71,7 +69,8 @@ def build_toy(root, methods=METHODS):
             write_run(root, "infobatch", 1.0, seed, acc=0.91, training=8.0, steps=20)
     proxies = write_proxies(root, {"el2n": 1.5, "forgetting": 2.0, "grand": 1.0})
     write_scores(root, toy_scores())
-    runs = [str(root / f"{d}/metrics.json") for d in expected_run_dirs(config)]
+    plan = ExperimentPlan(config)
+    runs = [str(root / plan.run_dir(run) / "metrics.json") for run in plan.runs()]
     return config, runs, proxies
 
 
@@ -136,7 +135,9 @@ def test_missing_runs_are_an_error_or_listed(toy):
     shutil.rmtree(run_dir(root, "crest", 0.5, 1))  # never ran
     with pytest.raises(UserError, match="--allow-missing"):
         build_summary(runs, proxies)
-    summary, missing = write_summary(runs, proxies, root / "summary.csv", allow_missing=True)
+    expected = ExperimentPlan(config).expected()  # what each path is, for missing.csv
+    summary, missing = write_summary(runs, proxies, root / "summary.csv", allow_missing=True,
+                                     expected=expected)
     assert len(summary) == 3 * len(METHODS) - 2
     listed = missing.set_index("method")
     assert listed.loc["random", "reason"].startswith("failed or interrupted")
@@ -206,8 +207,7 @@ def test_report_self_contained_with_every_declared_file(toy):
     write_summary(runs, proxies, root / "results/toy/summary.csv")
     out = render_report(root / "results/toy/summary.csv", TEMPLATE,
                         root / "results/toy/report/index.html", config,
-                        missing_csv=root / "results/toy/missing.csv",
-                        score_paths=expected_score_files(config))
+                        missing_csv=root / "results/toy/missing.csv")
     html = out.read_text()
     files = report_files(config)
     for entry in files:
@@ -231,11 +231,11 @@ def test_report_self_contained_with_every_declared_file(toy):
 def test_report_without_crest_says_not_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config, runs, proxies = build_toy(tmp_path, ["full", "random", "el2n"])
-    assert expected_proxy_metrics(config) == [p.removeprefix(f"{tmp_path}/") for p in proxies]
+    assert ExperimentPlan(config).proxy_metrics() == [p.removeprefix(f"{tmp_path}/")
+                                                      for p in proxies]
     write_summary(runs, proxies, "results/toy/summary.csv")
     out = render_report("results/toy/summary.csv", TEMPLATE, "results/toy/report/index.html",
-                        config, missing_csv="results/toy/missing.csv",
-                        score_paths=expected_score_files(config))
+                        config, missing_csv="results/toy/missing.csv")
     html = out.read_text()
     assert "CREST not run" in html
     assert not (out.parent / "figures/mnist1d/crest_selection.svg").exists()
@@ -273,14 +273,13 @@ def test_report_without_full_shows_no_speedup(toy):
     for seed in (0, 1, 2):
         shutil.rmtree(run_dir(root, "full", 1.0, seed))
     summary, missing = write_summary(runs, proxies, "results/toy/summary.csv",
-                                     allow_missing=True)
+                                     allow_missing=True, expected=ExperimentPlan(config).expected())
     assert set(missing.method) == {"full"}
     table = method_table(summary, config["methods"])
     assert table.speedup.isna().all() and table.acc_vs_full.isna().all()
     out = render_report("results/toy/summary.csv", TEMPLATE, "results/toy/report/index.html",
                         {**config, "protocol": "equal_steps"},
-                        missing_csv="results/toy/missing.csv",
-                        score_paths=expected_score_files(config))
+                        missing_csv="results/toy/missing.csv")
     html = out.read_text()
     assert "Protocol: <strong>equal_steps</strong>" in html and "data efficiency" in html
     assert html.count("not run</td>") == 3

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from prunebench.methods import SCORES
 from prunebench.models.base import ClassifierNet
 from prunebench.scores import (
-    SCORERS,
     ForgettingTracker,
     el2n_scores,
     grand_last_scores,
@@ -142,8 +142,46 @@ def test_forgetting_state_dict_round_trip():
     np.testing.assert_array_equal(feed(resumed, batches[4:]).scores(), EXPECTED)
 
 
-def test_registry_names():
-    assert set(SCORERS) == {"el2n", "el2n_sum", "grand", "grand_init", "grand_last", "forgetting"}
-    for meta in SCORERS.values():
-        assert set(meta) == {"needs_epoch", "description"}
-        assert isinstance(meta["needs_epoch"], bool) and meta["description"]
+def test_score_recorder_runs_every_scorer_like_the_score_functions(digits_dir):
+    """One recorder, every registered score: the arrays equal the plain score functions', and
+    each cost is training up to when the score exists plus the passes it used."""
+    from prunebench.scores.proxy import ScoreRecorder
+    from prunebench.train.setup import set_up_run
+
+    from .conftest import digits_spec
+
+    run = set_up_run(data_dir=digits_dir, spec=digits_spec(), seed=0, threads=1)
+    recorder = ScoreRecorder(run.data, list(SCORES), 1, 256, 32, run.timers)
+    recorder.on_epoch_end(0, run.model)
+    run.timers.seconds["training"] = 2.5  # as if epoch 1 had trained for 2.5 s
+    recorder.on_epoch_end(1, run.model)
+    arrays = recorder.results()
+
+    def batches():
+        return run.data.eval_batches("train", 256)
+
+    np.testing.assert_array_equal(arrays["el2n"], el2n_scores(run.model, batches()))
+    np.testing.assert_array_equal(arrays["el2n_sum"], arrays["el2n"])  # k = 1: one epoch
+    np.testing.assert_allclose(arrays["grand_last"], grand_last_scores(run.model, batches()),
+                               rtol=1e-6)
+    np.testing.assert_allclose(arrays["grand"], grand_scores(run.model, batches(), 32),
+                               rtol=1e-5)
+    assert np.isinf(arrays["forgetting"]).all()  # never presented: never learned
+    from prunebench.scores.embeddings import penultimate_features
+    from prunebench.scores.input_norm import input_norm_scores
+    from prunebench.scores.uncertainty import uncertainty_scores
+
+    uncertainty = uncertainty_scores(run.model, batches())
+    for name, values in uncertainty.items():
+        np.testing.assert_allclose(arrays[name], values, rtol=1e-6)
+    np.testing.assert_array_equal(arrays["embeddings"], penultimate_features(run.model, batches()))
+    assert arrays.pop("embeddings").dtype == np.float16
+    np.testing.assert_array_equal(arrays["input_norm"], input_norm_scores(batches()))
+    assert all(a.shape == (run.data.n_train,) and a.dtype == np.float32 for a in arrays.values())
+    costs, own = recorder.costs(), recorder.pass_seconds
+    for name in ("grand_init", "input_norm"):  # taken before any training
+        assert costs[name] == pytest.approx(own[name], abs=1e-6)
+    for name in ("el2n", "el2n_sum", "grand", "grand_last"):
+        assert costs[name] == pytest.approx(2.5 + own[name], abs=1e-6)
+    assert costs["forgetting"] == pytest.approx(2.5, abs=1e-6)  # the whole run
+    assert own["el2n"] > 0 and own["grand_last"] > 0  # one shared pass, charged to each

@@ -194,7 +194,7 @@ TEXT_DAG = {
         "options": {"tokenizer": "wordpiece", "max_length": 24, "vocab_size": 300},
     }},
     "methods": ["random", "el2n", "grand_last", "forgetting", "crest"],
-    "dynamic": {"crest": {"subset_size": 24, "num_subsets": 2, "check_interval": 2,
+    "options": {"crest": {"subset_size": 24, "num_subsets": 2, "check_interval": 2,
                           "drop_interval": 1, "drop_watch": 1}},
     "fractions": [0.5],
     "seeds": [0],

@@ -34,7 +34,7 @@ def mnist1d_spec(wandb: dict) -> dict:
     return {"experiment": "wb", "dataset": "mnist1d", "device": "cpu", "protocol": "budget",
             "training": {k: v for k, v in config["datasets"]["mnist1d"].items()
                          if k != "options"},
-            "wandb": config["wandb"]}
+            "wandb": config["wandb"], "method": "full", "fraction": 1.0}
 
 
 def isolated_env(tmp_path: Path) -> dict[str, str]:
@@ -55,7 +55,7 @@ def offline_network() -> list[str]:
 def train(data_dir: Path, out: Path, spec: dict, env: dict) -> subprocess.CompletedProcess:
     """`prunebench train` of the full run, with no network where that can be arranged."""
     cmd = [*offline_network(), str(BIN / "prunebench"), "train", "--data", str(data_dir),
-           "--spec", json.dumps(spec), "--method", "full", "--fraction", "1", "--seed", "0",
+           "--spec", json.dumps(spec), "--seed", "0",
            "--out", str(out), "--threads", "1"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 

@@ -16,7 +16,7 @@ from prunebench.train.run import run_training
 from prunebench.train.samplers import StepContext, SubsetSampler
 from prunebench.train.schedule import lr_factor
 
-from .conftest import digits_spec
+from .conftest import digits_spec, write_subset
 
 
 def test_step_plans_follow_the_protocols():
@@ -79,11 +79,12 @@ def test_same_seed_is_bit_identical_on_cpu(tmp_path, digits_dir):
 
 def test_run_outputs_and_accounting(tmp_path, digits_dir):
     subset = tmp_path / "subset.npy"
-    np.save(subset, np.arange(0, 1347, 3, dtype=np.int64))  # 449 examples
+    write_subset(subset, np.arange(0, 1347, 3, dtype=np.int64))  # 449 examples
     metrics = run(tmp_path, digits_dir, "s", method="random", subset=subset)
     assert metrics["n_used"] == 449 and metrics["steps_per_epoch"] == math.ceil(449 / 64)
     assert metrics["steps"] == 2 * 8 and metrics["examples_seen"] == 2 * 449
     assert metrics["full_steps"] == 2 * math.ceil(1347 / 64)
+    assert metrics["subset_selection_s"] == 0.0125  # the select job's timer, from its record
     assert set(metrics["time"]) >= {"scoring", "selection", "training", "evaluation"}
     assert metrics["time"]["training"] > 0 and metrics["time"]["evaluation"] > 0
     saved = json.loads((tmp_path / "s" / "metrics.json").read_text())
@@ -111,7 +112,7 @@ def test_divergence_names_epoch_and_lr(tmp_path, digits_dir):
 
 def test_bad_subset_file_is_a_clear_error(tmp_path, digits_dir):
     subset = tmp_path / "bad.npy"
-    np.save(subset, np.array([5, 3, 3], dtype=np.int64))
+    write_subset(subset, np.array([5, 3, 3], dtype=np.int64))
     with pytest.raises(UserError, match="select_subset"):
         run(tmp_path, digits_dir, "bad", method="random", subset=subset)
 
@@ -136,7 +137,7 @@ def test_momentum_reaches_the_optimizer():
 
 def test_equal_steps_gives_a_subset_the_full_step_count(tmp_path, digits_dir):
     subset = tmp_path / "subset.npy"
-    np.save(subset, np.arange(0, 1347, 4, dtype=np.int64))  # 337 examples
+    write_subset(subset, np.arange(0, 1347, 4, dtype=np.int64))  # 337 examples
     spec = digits_spec(epochs=2, batch_size=64)
     spec["protocol"] = "equal_steps"
     metrics = run_training(data_dir=digits_dir, spec=spec, method="random", fraction=0.25,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from .errors import UserError
 from .tracking import finish_failed_runs
 
-TRAIN_KEYS = ("experiment", "dataset", "protocol", "training")
-PROXY_KEYS = ("experiment", "dataset", "training", "proxy")
+TRAIN_KEYS = ("dataset", "protocol", "training", "method", "fraction")
+PROXY_KEYS = ("dataset", "training", "proxy")
+SELECT_KEYS = ("base_method", "options", "fraction")
 REPORT_KEYS = ("experiment", "protocol", "datasets", "methods", "fractions", "seeds")
 
 
@@ -42,10 +44,16 @@ def cmd_prepare(args) -> None:
     print(f"prepared {args.dataset}: {meta['n_train']} train, {meta['n_test']} test -> {args.out}")
 
 
+def _job_spec(args, required: tuple[str, ...]) -> dict:
+    """The job's science (--spec, Snakemake params) with its operational settings (--ops, not
+    params: W&B, device, checkpoints, speed, chunk sizes) on top."""
+    return {**_spec(args.spec, required), **_spec(args.ops, flag="--ops")}
+
+
 def cmd_proxy(args) -> None:
     from .scores.proxy import run_proxy
 
-    spec = _spec(args.spec, PROXY_KEYS)
+    spec = _job_spec(args, PROXY_KEYS)
     metrics = run_proxy(data_dir=args.data, spec=spec, seed=args.seed, out_dir=args.out,
                         threads=args.threads)
     print(f"proxy seed {args.seed}: test_acc {metrics['test_acc']:.4f}, "
@@ -62,21 +70,23 @@ def cmd_mean_scores(args) -> None:
 def cmd_select(args) -> None:
     from .selection.static.run import run_selection
 
-    record = run_selection(labels_path=args.labels, scores_path=args.scores,
-                           selector=args.selector, fraction=args.fraction, seed=args.seed,
-                           options=_spec(args.options, flag="--options"), out=args.out)
-    print(f"{args.selector}: kept {record['n_selected']} of {record['n_train']} -> {args.out}")
+    spec = _spec(args.spec, SELECT_KEYS)
+    record = run_selection(labels_path=args.labels, values_path=args.values,
+                           method=spec["base_method"], fraction=spec["fraction"], seed=args.seed,
+                           options=spec["options"], out=args.out)
+    print(f"{spec['base_method']}: kept {record['n_selected']} of {record['n_train']} "
+          f"-> {args.out}")
 
 
 def cmd_train(args) -> None:
     from .train.run import run_training
 
-    spec = _spec(args.spec, TRAIN_KEYS)
-    metrics = run_training(data_dir=args.data, spec=spec, method=args.method,
-                           fraction=args.fraction, seed=args.seed, out_dir=args.out,
-                           subset_path=args.subset, score=args.score, threads=args.threads)
-    print(f"{args.method} f={args.fraction} seed {args.seed}: test_acc {metrics['test_acc']:.4f} "
-          f"in {metrics['wall_time_s']:.1f}s -> {args.out}")
+    spec = _job_spec(args, TRAIN_KEYS)
+    metrics = run_training(data_dir=args.data, spec=spec, method=spec["method"],
+                           fraction=spec["fraction"], seed=args.seed, out_dir=args.out,
+                           subset_path=args.subset, score=spec.get("score"), threads=args.threads)
+    print(f"{spec['method']} f={spec['fraction']} seed {args.seed}: test_acc "
+          f"{metrics['test_acc']:.4f} in {metrics['wall_time_s']:.1f}s -> {args.out}")
 
 
 def _experiment_config(args) -> dict:
@@ -92,45 +102,56 @@ def _experiment_config(args) -> dict:
 
 
 def cmd_aggregate(args) -> None:
+    from .paths import missing_file, summary_file
+    from .plan import ExperimentPlan
     from .report.aggregate import write_summary
-    from .report.layout import expected_proxy_metrics, expected_run_dirs, results_dir
 
-    if args.config:
-        config = _experiment_config(args)
-        runs = [f"{run}/metrics.json" for run in expected_run_dirs(config)]
-        proxies = expected_proxy_metrics(config) if args.proxies is None else args.proxies
-        out = args.out or f"{results_dir(config)}/summary.csv"
-    elif args.out is None:
-        raise UserError("--out is required with --runs (or give --config FILE)")
-    else:
-        runs, proxies, out = args.runs, args.proxies or [], args.out
-    summary, missing = write_summary(runs, proxies, out, missing_out=args.missing_out,
-                                     allow_missing=args.allow_missing)
+    plan = ExperimentPlan(_experiment_config(args))
+    runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
+    out = args.out or summary_file(plan.experiment)
+    missing_out = args.missing_out or (missing_file(plan.experiment) if not args.out else None)
+    summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
+                                     allow_missing=args.allow_missing, expected=plan.expected())
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 
 def cmd_report(args) -> None:
+    from .paths import missing_file, report_dir, summary_file
     from .report.html import render_report
-    from .report.layout import expected_score_files, results_dir
 
     config = _experiment_config(args)
-    summary = args.summary or f"{results_dir(config)}/summary.csv"
-    missing = args.missing or str(Path(summary).with_name("missing.csv"))
-    scores = expected_score_files(config) if args.scores is None else args.scores
-    out = args.out or f"{results_dir(config)}/report/index.html"
-    path = render_report(summary, args.template, out, config, missing_csv=missing,
-                         score_paths=scores)
+    summary = args.summary or summary_file(config["experiment"])
+    missing = args.missing or (missing_file(config["experiment"]) if not args.summary
+                               else str(Path(summary).with_name("missing.csv")))
+    out = args.out or f"{report_dir(config['experiment'])}/index.html"
+    path = render_report(summary, args.template, out, config, missing_csv=missing)
     print(f"report: {path.resolve()}")
 
 
 def cmd_check_config(args) -> None:
     from .config import read_config_file
-    from .methods import method_fractions
+    from .plan import ExperimentPlan
 
     config = read_config_file(args.config, args.schema)
-    runs = sum(len(config["seeds"]) * len(method_fractions(m, config["fractions"]))
-               for m in config["methods"]) * len(config["datasets"])
+    runs = len(ExperimentPlan(config).runs())
     print(f"{args.config}: valid; experiment '{config['experiment']}', {runs} training runs")
+
+
+def cmd_schema(args) -> None:
+    from .implementations import OPTIONS_SCHEMA_FILE, render_options_schema
+
+    path = Path(args.schema_dir) / OPTIONS_SCHEMA_FILE
+    text = render_options_schema()
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            raise UserError(f"{path} is out of date with the methods' options dataclasses; "
+                            "regenerate it with `prunebench schema`")
+        print(f"{path}: up to date")
+        return
+    from .atomic import write_text
+
+    write_text(path, text)
+    print(f"wrote {path}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_check_config)
 
+    p = sub.add_parser("schema", help="write workflow/schemas/options.schema.yaml from the "
+                       "methods' options dataclasses (--check: fail if it is out of date)")
+    p.add_argument("--schema-dir", default="workflow/schemas")
+    p.add_argument("--check", action="store_true")
+    p.set_defaults(func=cmd_schema)
+
     p = sub.add_parser("prepare", help="build a dataset in the prepared format")
     p.add_argument("--dataset", required=True)
     p.add_argument("--options", default="{}", help="JSON object of the source's options")
@@ -152,15 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
                                  ("train", cmd_train, "train one run")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--data", required=True, help="prepared dataset folder")
-        p.add_argument("--spec", required=True, help="JSON run settings (written by the workflow)")
+        p.add_argument("--spec", required=True,
+                       help="JSON of the job's science (written by the workflow)")
+        p.add_argument("--ops", default=os.environ.get("PRUNEBENCH_OPS", "{}"),
+                       help="JSON of operational settings: device, wandb, checkpoint_every, "
+                       "speed, grand_chunk, experiment (default: $PRUNEBENCH_OPS, which the "
+                       "workflow sets; they are not Snakemake params, so they re-run nothing)")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--threads", type=int, default=None)
         if name == "train":
-            p.add_argument("--method", required=True)
-            p.add_argument("--fraction", type=float, required=True)
             p.add_argument("--subset", default=None, help="indices from `prunebench select`")
-            p.add_argument("--score", default=None, help="the score the subset was ranked by")
         p.set_defaults(func=func)
 
     p = sub.add_parser("mean-scores", help="average per-seed score arrays")
@@ -168,25 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_mean_scores)
 
-    p = sub.add_parser("select", help="choose a static subset from a score file")
+    p = sub.add_parser("select", help="choose a static subset from scores or embeddings")
     p.add_argument("--labels", required=True, help="train_y.npy of the prepared dataset")
-    p.add_argument("--scores", default=None, help="score .npy (not needed by random)")
-    p.add_argument("--selector", required=True)
-    p.add_argument("--fraction", type=float, required=True)
+    p.add_argument("--values", default=None,
+                   help="mean score .npy or embeddings .npy (not needed by random)")
+    p.add_argument("--spec", required=True,
+                   help='JSON {"base_method", "options", "fraction"} (written by the workflow)')
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--options", default="{}", help="JSON selector options")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("aggregate", help="collect runs into summary.csv (and missing.csv)")
-    expected = p.add_mutually_exclusive_group(required=True)
-    expected.add_argument("--runs", nargs="+", help="metrics.json of every expected run")
-    expected.add_argument("--config", help="experiment config file: expect every run it asks "
-                          "for under results/<experiment>/ (for use by hand)")
-    p.add_argument("--proxies", nargs="*", default=None,
-                   help="metrics.json of every proxy run (with --config: derived from it)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--settings", help="the experiment's settings as JSON (the workflow)")
+    source.add_argument("--config", help="experiment config file (for use by hand)")
     p.add_argument("--out", default=None,
-                   help="summary.csv to write (with --config: results/<experiment>/summary.csv)")
+                   help="summary.csv to write (default: results/<experiment>/summary.csv)")
     p.add_argument("--missing-out", default=None, help="missing.csv (default: next to --out)")
     p.add_argument("--allow-missing", action="store_true",
                    help="aggregate what exists and list absent runs in missing.csv, e.g. after "
@@ -201,8 +227,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", default=None,
                    help="summary.csv (default: results/<experiment>/summary.csv)")
     p.add_argument("--missing", default=None, help="missing.csv (default: next to --summary)")
-    p.add_argument("--scores", nargs="*", default=None,
-                   help="mean score files (default: those the config's methods need)")
     p.add_argument("--template", default="reports/summary.html.j2")
     p.add_argument("--out", default=None,
                    help="index.html to write (default: results/<experiment>/report/index.html); "

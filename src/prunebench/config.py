@@ -14,7 +14,13 @@ import yaml
 from jsonschema import Draft7Validator, validators
 
 from .errors import UserError
-from .methods import method_score
+from .methods import METHODS, SCORES, method_score, method_spec
+from .paths import MAX_FRACTION_DECIMALS
+
+OPTIONS_SCHEMA_FILE = "options.schema.yaml"
+# Settings that change how a job runs, never its numbers: they reach jobs outside Snakemake's
+# params (so changing them re-runs nothing) and are left out of checkpoint fingerprints.
+OPERATIONAL_KEYS = ("experiment", "device", "checkpoint_every", "speed", "wandb", "grand_chunk")
 
 
 def _with_defaults(validator_class):
@@ -34,9 +40,28 @@ def _with_defaults(validator_class):
 _Validator = _with_defaults(Draft7Validator)
 
 
+def science_settings(config: dict) -> dict:
+    """The validated config without its operational settings (the experiment's name stays: the
+    summary and report are filed under it)."""
+    science = {k: v for k, v in config.items()
+               if k not in OPERATIONAL_KEYS or k == "experiment"}
+    science["proxy"] = {k: v for k, v in config["proxy"].items() if k not in OPERATIONAL_KEYS}
+    return science
+
+
 def load_schema(path: str | Path) -> dict:
+    """The config schema, completed from the registries: the names a config may use, and every
+    method's options block (generated from its dataclass into options.schema.yaml beside it)."""
+    path = Path(path)
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    with open(path.with_name(OPTIONS_SCHEMA_FILE)) as fh:
+        blocks = yaml.safe_load(fh)
+    props = schema["properties"]
+    props["options"]["properties"] = blocks
+    props["variants"]["additionalProperties"]["properties"]["method"]["enum"] = list(METHODS)
+    props["proxy"]["properties"]["scores"]["items"]["enum"] = list(SCORES)
+    return schema
 
 
 def _key_path(error) -> str:
@@ -44,9 +69,11 @@ def _key_path(error) -> str:
     return "".join(parts).lstrip(".") or "(top level)"
 
 
-def _explain(error) -> str:
+def _explain(error, prefix: str = "") -> str:
     """One line: which key, what is wrong, what is allowed."""
     key = _key_path(error)
+    if prefix:
+        key = prefix if key == "(top level)" else f"{prefix}.{key}"
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"config key '{key}': {error.instance!r} is not allowed; choose one of: {allowed}"
@@ -66,13 +93,50 @@ def validate_config(config: dict, schema: dict) -> dict:
     if not isinstance(config, dict):
         raise UserError("config: expected a YAML mapping of keys to values at the top level")
     checked = copy.deepcopy(config)
-    errors = sorted(_Validator(schema).iter_errors(checked), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise UserError(_explain(errors[0]))
+    _raise_first(_Validator(schema).iter_errors(checked))
+    _check_variants(checked, schema)
+    _check_methods(checked)
+    _check_fractions(checked)
     _check_consistency(checked)
     if "full" not in checked["methods"]:
         checked["methods"] = ["full", *checked["methods"]]
     return checked
+
+
+def _raise_first(errors, prefix: str = "") -> None:
+    errors = sorted(errors, key=lambda e: list(e.absolute_path))
+    if errors:
+        raise UserError(_explain(errors[0], prefix))
+
+
+def _check_variants(config: dict, schema: dict) -> None:
+    """Each variant's options against its method's block (filling its defaults)."""
+    blocks = schema["properties"]["options"]["properties"]
+    for name, variant in config.get("variants", {}).items():
+        if name in METHODS:
+            raise UserError(f"config key 'variants.{name}': a variant cannot reuse the name of "
+                            f"the method '{name}'; rename it (e.g. {name}_v2)")
+        # validated on a copy: the variant keeps only the options it sets, on top of the
+        # method's (complete) block
+        given = variant.setdefault("options", {})
+        _raise_first(_Validator(blocks[variant["method"]]).iter_errors(copy.deepcopy(given)),
+                     prefix=f"variants.{name}.options")
+
+
+def _check_methods(config: dict) -> None:
+    names = [*METHODS, *config.get("variants", {})]
+    for i, method in enumerate(config["methods"]):
+        if method not in names:
+            raise UserError(f"config key 'methods[{i}]': {method!r} is not allowed; choose one "
+                            f"of: {', '.join(names)} (or declare it under 'variants')")
+
+
+def _check_fractions(config: dict) -> None:
+    for i, value in enumerate(config["fractions"]):
+        if round(value, MAX_FRACTION_DECIMALS) != value:
+            raise UserError(f"config key 'fractions[{i}]': {value!r} has more than "
+                            f"{MAX_FRACTION_DECIMALS} decimals; round it (results are filed "
+                            f"under the fraction's exact value)")
 
 
 def _check_consistency(config: dict) -> None:
@@ -85,15 +149,22 @@ def _check_consistency(config: dict) -> None:
         )
     for method in config["methods"]:
         score = method_score(method, config)
+        if score is not None and (score not in SCORES or not SCORES[score].rankable):
+            rankable = [name for name, s in SCORES.items() if s.rankable]
+            raise UserError(f"config: method '{method}' ranks by score '{score}', which is not "
+                            f"a score; choose one of: {', '.join(rankable)}")
         if score is not None and score not in proxy["scores"]:
             raise UserError(
                 f"config: method '{method}' ranks by score '{score}', which 'proxy.scores' does "
                 f"not compute; add '{score}' to proxy.scores"
             )
+        if method_spec(method, config).embeddings and "embeddings" not in proxy["scores"]:
+            raise UserError(f"config: method '{method}' selects on the proxy's embeddings; add "
+                            "'embeddings' to proxy.scores")
 
 
 def read_config_file(path: str | Path, schema_path: str | Path) -> dict:
-    """Load a YAML config file and validate it; a file that is not YAML is a UserError."""
+    """Load a YAML config file and validate it; every problem is one line naming the file."""
     try:
         with open(path) as fh:
             raw = yaml.safe_load(fh)
@@ -101,7 +172,16 @@ def read_config_file(path: str | Path, schema_path: str | Path) -> dict:
         raise UserError(f"config file {path} does not exist") from exc
     except yaml.YAMLError as exc:
         raise UserError(f"config file {path} is not valid YAML: {exc}".replace("\n", " ")) from exc
-    return validate_config(raw, load_schema(schema_path))
+    if raw is None:
+        raise UserError(f"config file {path} is empty; it needs at least: experiment, datasets, "
+                        "methods, fractions, seeds (see config.yaml)")
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {path} holds a {type(raw).__name__}, not a YAML mapping of "
+                        "keys to values (experiment: ..., datasets: ...)")
+    try:
+        return validate_config(raw, load_schema(schema_path))
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from exc
 
 
 @dataclass(frozen=True)

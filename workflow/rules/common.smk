@@ -1,160 +1,175 @@
 # Config validation, wildcard constraints and the input/param functions every rule uses.
+# Every path comes from prunebench.paths (through prunebench.plan); params hold only science,
+# and the operational settings (W&B, device, checkpoints, speed, chunk sizes) reach jobs through
+# the environment (PRUNEBENCH_OPS, read by the prunebench CLI), never as params, so changing
+# them re-runs nothing.
 import json
+import os
 import sys
+from pathlib import Path
 
+from prunebench import paths
 from prunebench.config import load_schema, validate_config
 from prunebench.errors import UserError
-from prunebench.methods import (
-    METHODS,
-    method_fractions,
-    method_score,
-    proxy_array_file,
-    sampler_options,
-    selector_options,
-)
+from prunebench.methods import method_spec, proxy_array_file
+from prunebench.plan import ExperimentPlan
 
+SCHEMA = Path(workflow.current_basedir).parent / "schemas" / "config.schema.yaml"
 try:
-    _validated = validate_config(
-        config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
-    )
+    _validated = validate_config(config, load_schema(SCHEMA))
 except UserError as _error:
     sys.exit(f"prunebench: {_error}")
 config.clear()
 config.update(_validated)
 
-EXPERIMENT = config["experiment"]
-RESULTS = f"results/{EXPERIMENT}"
-LOGS = f"logs/{EXPERIMENT}"
-BENCH = f"{RESULTS}/benchmarks"
-PROXY = f"{RESULTS}/proxy/{{dataset}}/{{model}}/seed{{seed}}"
-RUN = f"{RESULTS}/runs/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}"
-SUBSET = f"{RESULTS}/subsets/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}"
+PLAN = ExperimentPlan(config)
+EXPERIMENT = PLAN.experiment
+RESULTS = paths.experiment_dir(EXPERIMENT)
+LOGS = paths.fill(paths.LOGS, experiment=EXPERIMENT)
+BENCH = paths.fill(paths.BENCHMARKS, experiment=EXPERIMENT)
+RUN = paths.fill(paths.RUN, experiment=EXPERIMENT)
+SUBSET = paths.fill(paths.SUBSET, experiment=EXPERIMENT)
 CONDA_ENV = "../../envs/prunebench.yaml"
-DATA = "results/data/{dataset}"
-PREPARED_FILES = ["train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy", "meta.json"]
-PROXY_FILES = [
-    proxy_array_file(score, config["proxy"]["score_epoch"]) for score in config["proxy"]["scores"]
-]
+os.environ["PRUNEBENCH_OPS"] = json.dumps(PLAN.operations(), sort_keys=True)
+
+
+# declared, so that executors pass it on to jobs on other machines
+envvars:
+    "PRUNEBENCH_OPS",
+
+
+# (data key, model, proxy key) of this config's datasets -> dataset name
+_PROXIES = {
+    (PLAN.data_key(d), PLAN.model(d), PLAN.proxy_key(d)): d for d in PLAN.datasets
+}
+_DATA = {PLAN.data_key(d): d for d in PLAN.datasets}
 
 
 wildcard_constraints:
-    dataset="[A-Za-z0-9_]+",
-    model="[A-Za-z0-9_]+",
-    method="[A-Za-z0-9_]+",
-    fraction="[0-9.]+",
+    dataset="|".join(PLAN.datasets),
+    method="|".join(config["methods"]),
+    fraction="|".join(label.replace(".", r"\.") for label in PLAN.fractions),
     seed="[0-9]+",
+    proxy_seeds="[0-9]+",
+    data="|".join(_DATA),
+    model="[A-Za-z0-9_]+",
+    proxy="[0-9a-f]{8}",
     score="[A-Za-z0-9_]+",
-
-
-def fmt_fraction(value):
-    """The fraction as it appears in paths: 0.3 -> '0.3', 1.0 -> '1'."""
-    return f"{float(value):g}"
 
 
 def _as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
-def training_section(dataset):
-    return {k: v for k, v in config["datasets"][dataset].items() if k != "options"}
+def _fraction(wildcards):
+    return PLAN.fractions[wildcards.fraction]
 
 
-def dataset_options(wildcards):
-    return _as_json(config["datasets"][wildcards.dataset]["options"])
+def _proxy_dataset(wildcards):
+    key = (wildcards.data, wildcards.model, wildcards.proxy)
+    if key not in _PROXIES:
+        raise ValueError(f"no dataset of this config trains proxy {key}")
+    return _PROXIES[key]
+
+
+# -- prepare ---------------------------------------------------------------------------------
+def data_name(wildcards):
+    return _DATA[wildcards.data]
+
+
+def data_options(wildcards):
+    return _as_json(config["datasets"][_DATA[wildcards.data]]["options"])
 
 
 def prepared_inputs(wildcards):
-    return [f"results/data/{wildcards.dataset}/{name}" for name in PREPARED_FILES]
+    return [
+        f"{PLAN.data_dir(wildcards.dataset)}/{name}" for name in paths.PREPARED_FILES
+    ]
+
+
+def data_dir_of(wildcards):
+    return PLAN.data_dir(wildcards.dataset)
+
+
+# -- proxies and scores ----------------------------------------------------------------------
+def proxy_prepared_inputs(wildcards):
+    return [
+        f"{paths.fill(paths.DATA, data=wildcards.data)}/{name}"
+        for name in paths.PREPARED_FILES
+    ]
+
+
+def proxy_data_dir(wildcards):
+    return paths.fill(paths.DATA, data=wildcards.data)
 
 
 def proxy_spec(wildcards):
-    return _as_json({
-        "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
-        "training": training_section(wildcards.dataset), "proxy": config["proxy"],
-        "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
-        "speed": config["speed"],
-    })
+    return _as_json(PLAN.proxy_spec(_proxy_dataset(wildcards)))
 
 
-def train_spec(wildcards):
-    return _as_json({
-        "experiment": EXPERIMENT, "dataset": wildcards.dataset, "device": config["device"],
-        "protocol": config["protocol"], "training": training_section(wildcards.dataset),
-        "sampler_options": sampler_options(wildcards.method, config),
-        "checkpoint_every": config["checkpoint_every"], "wandb": config["wandb"],
-        "speed": config["speed"],
-    })
-
-
-def score_file(dataset, model, score):
-    return f"{RESULTS}/scores/{dataset}/{model}/{score}.npy"
+def proxy_out(wildcards):
+    return paths.PROXY.format(**wildcards)
 
 
 def proxy_score_inputs(wildcards):
-    name = proxy_array_file(wildcards.score, config["proxy"]["score_epoch"])
+    name = proxy_array_file(wildcards.score, PLAN.proxy["score_epoch"])
     return expand(
-        f"{RESULTS}/proxy/{wildcards.dataset}/{wildcards.model}/seed{{seed}}/{name}",
-        seed=range(config["proxy"]["seeds"]),
+        f"{paths.PROXY}/{name}",
+        data=wildcards.data,
+        model=wildcards.model,
+        proxy=wildcards.proxy,
+        seed=range(int(wildcards.proxy_seeds)),
     )
 
 
-def subset_score_input(wildcards):
-    score = method_score(wildcards.method, config)
-    return [score_file(wildcards.dataset, wildcards.model, score)] if score else []
-
-
-def selector_of(wildcards):
-    return METHODS[wildcards.method]["selector"]
-
-
-def selector_options_json(wildcards):
-    return _as_json(selector_options(wildcards.method, config))
-
-
-def scores_flag(wildcards, input):
-    return f"--scores {input.scores}" if input.scores else ""
-
-
-def train_inputs(wildcards):
-    inputs = {"data": prepared_inputs(wildcards)}
-    if METHODS[wildcards.method]["kind"] == "static":
-        inputs["subset"] = f"{SUBSET}.npy".format(**wildcards)
+# -- select ----------------------------------------------------------------------------------
+def subset_inputs(wildcards):
+    dataset, method = wildcards.dataset, wildcards.method
+    inputs = {"labels": f"{PLAN.data_dir(dataset)}/train_y.npy"}
+    score = PLAN.train_spec(dataset, method, 1.0)["score"]
+    if score:
+        inputs["values"] = PLAN.score_file(dataset, score)
+    elif method_spec(method, config).embeddings:
+        inputs["values"] = PLAN.embeddings_file(dataset)
     return inputs
 
 
+def select_spec(wildcards):
+    return _as_json(PLAN.select_spec(wildcards.method, _fraction(wildcards)))
+
+
+def values_flag(wildcards, input):
+    return f"--values {input.values}" if "values" in input.keys() else ""
+
+
+# -- train -----------------------------------------------------------------------------------
+def train_inputs(wildcards):
+    inputs = {"data": prepared_inputs(wildcards)}
+    if method_spec(wildcards.method, config).kind == "static":
+        subset = SUBSET.format(**wildcards)
+        inputs["subset"] = f"{subset}.npy"
+        inputs["subset_record"] = f"{subset}.json"
+    return inputs
+
+
+def train_spec(wildcards):
+    return _as_json(
+        PLAN.train_spec(wildcards.dataset, wildcards.method, _fraction(wildcards))
+    )
+
+
+def run_dir_of(wildcards):
+    return RUN.format(**wildcards)
+
+
 def subset_flag(wildcards, input):
-    if "subset" not in input.keys():
-        return ""
-    score = method_score(wildcards.method, config)
-    return f"--subset {input.subset}" + (f" --score {score}" if score else "")
+    return f"--subset {input.subset}" if "subset" in input.keys() else ""
 
 
-def run_fractions(method):
-    return method_fractions(method, config["fractions"])
+def all_runs():
+    """Every training run's folder (metrics.json etc. inside)."""
+    return [PLAN.run_dir(run) for run in PLAN.runs()]
 
 
-def all_run_metrics():
-    return [
-        f"{RUN}/metrics.json".format(
-            dataset=dataset, model=section["model"], method=method,
-            fraction=fmt_fraction(fraction), seed=seed,
-        )
-        for dataset, section in config["datasets"].items()
-        for method in config["methods"]
-        for fraction in run_fractions(method)
-        for seed in config["seeds"]
-    ]
-
-
-def all_proxy_metrics():
-    if not any(method_score(m, config) for m in config["methods"]):
-        return []
-    return [
-        f"{PROXY}/metrics.json".format(dataset=dataset, model=section["model"], seed=seed)
-        for dataset, section in config["datasets"].items()
-        for seed in range(config["proxy"]["seeds"])
-    ]
-
-
-def report_settings():
-    return _as_json(config)
+def all_run_files(name):
+    return [f"{run}/{name}" for run in all_runs()]

@@ -1,7 +1,8 @@
-# Stage 1: build each dataset once in the prepared format (results/data/<dataset>/).
-# Real sources (cifar10, cifar100, tinyimagenet, snli) read their raw files from
-# resources/<dataset>/ under the working directory, downloading them there when absent. A local
-# rule: on a cluster it runs where the workflow runs (the login node, which has network).
+# Stage 1: build each dataset once in the prepared format, in a folder named by the dataset and
+# a digest of its preparation options (results/data/<dataset>-<digest>/), so experiments with
+# other options never overwrite it. Real sources (cifar10, cifar100, tinyimagenet, snli) read
+# their raw files from resources/<dataset>/, downloading them there when absent. A local rule:
+# on a cluster it runs where the workflow runs (the login node, which has network).
 
 
 localrules:
@@ -10,16 +11,16 @@ localrules:
 
 rule prepare_dataset:
     output:
-        multiext(f"{DATA}/", *PREPARED_FILES),
-    params:
-        options=dataset_options,
-        out=DATA,
+        multiext(f"{paths.DATA}/", *paths.PREPARED_FILES),
+    log:
+        "logs/prepare_dataset/{data}.log",
+    benchmark:
+        "results/benchmarks/prepare_dataset/{data}.tsv"
     conda:
         CONDA_ENV
-    log:
-        "logs/prepare_dataset/{dataset}.log",
-    benchmark:
-        "results/benchmarks/prepare_dataset/{dataset}.tsv"
+    params:
+        dataset=data_name,
+        options=data_options,
     shell:
-        "prunebench prepare --dataset {wildcards.dataset} --options {params.options:q}"
-        " --out {params.out} > {log} 2>&1"
+        "prunebench prepare --dataset {params.dataset} --options {params.options:q}"
+        " --out results/data/{wildcards.data} > {log} 2>&1"

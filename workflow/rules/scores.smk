@@ -1,42 +1,43 @@
 # Stage 2: proxy runs (full-data training that saves per-example scores), then seed means.
+# Both live in a store shared by every experiment, keyed by (prepared data, model, a digest of
+# the training recipe and proxy settings, seed): an experiment that differs only in methods,
+# fractions or seeds trains no proxy; each experiment's summary is still charged their cost.
 
 
 rule train_proxy:
     input:
-        prepared_inputs,
+        proxy_prepared_inputs,
     output:
-        arrays=expand(f"{PROXY}/{{file}}", file=PROXY_FILES, allow_missing=True),
-        metrics=f"{PROXY}/metrics.json",
-        history=f"{PROXY}/history.csv",
-    params:
-        spec=proxy_spec,
-        data=DATA,
-        out=PROXY,
+        expand(f"{paths.PROXY}/{{file}}", file=PLAN.proxy_files(), allow_missing=True),
+    log:
+        "logs/train_proxy/{data}/{model}/{proxy}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_proxy/{data}/{model}/{proxy}/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/train_proxy/{{dataset}}/{{model}}/seed{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_proxy/{{dataset}}/{{model}}/seed{{seed}}.tsv"
+    params:
+        spec=proxy_spec,
+        data=proxy_data_dir,
+        out=proxy_out,
     shell:
-        "prunebench proxy --data {params.data} --spec {params.spec:q} --seed {wildcards.seed}"
-        " --out {params.out} --threads {threads} > {log} 2>&1"
+        "prunebench proxy --data {params.data} --spec {params.spec:q}"
+        " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"
 
 
 rule mean_scores:
     input:
         proxy_score_inputs,
     output:
-        f"{RESULTS}/scores/{{dataset}}/{{model}}/{{score}}.npy",
+        paths.SCORE,
+    log:
+        "logs/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.log",
+    benchmark:
+        "results/benchmarks/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.tsv"
     conda:
         CONDA_ENV
-    log:
-        f"{LOGS}/mean_scores/{{dataset}}/{{model}}/{{score}}.log",
-    benchmark:
-        f"{BENCH}/mean_scores/{{dataset}}/{{model}}/{{score}}.tsv"
     shell:
         "prunebench mean-scores --inputs {input} --out {output} > {log} 2>&1"

@@ -1,24 +1,22 @@
-# Stage 3: static selection, scores -> sorted subset indices (+ a JSON record with its timing).
+# Stage 3: static selection, scores (or embeddings) -> sorted subset indices + a JSON record
+# with its timing, which the train job reads (a declared input) and charges to the run.
 
 
 rule select_subset:
     input:
-        labels=f"{DATA}/train_y.npy",
-        scores=subset_score_input,
+        unpack(subset_inputs),
     output:
         indices=f"{SUBSET}.npy",
         record=f"{SUBSET}.json",
-    params:
-        selector=selector_of,
-        options=selector_options_json,
-        scores=scores_flag,
+    log:
+        f"{LOGS}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
     conda:
         CONDA_ENV
-    log:
-        f"{LOGS}/select_subset/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
-    benchmark:
-        f"{BENCH}/select_subset/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+    params:
+        spec=select_spec,
+        values=values_flag,
     shell:
-        "prunebench select --labels {input.labels} {params.scores} --selector {params.selector}"
-        " --fraction {wildcards.fraction} --seed {wildcards.seed}"
-        " --options {params.options:q} --out {output.indices} > {log} 2>&1"
+        "prunebench select --labels {input.labels} {params.values} --spec {params.spec:q}"
+        " --seed {wildcards.seed} --out {output.indices} > {log} 2>&1"

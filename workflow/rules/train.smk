@@ -1,28 +1,28 @@
 # Stage 4: train every (dataset, method, fraction, seed) run, `full` included, under the protocol.
+# Every run writes the same files; selections.csv and selected.npz are empty for methods that
+# make no selection inside training.
 
 
 rule train:
     input:
         unpack(train_inputs),
     output:
-        metrics=f"{RUN}/metrics.json",
-        history=f"{RUN}/history.csv",
-    params:
-        spec=train_spec,
-        data=DATA,
-        out=RUN,
-        subset=subset_flag,
+        **{name.replace(".", "_"): f"{RUN}/{name}" for name in paths.RUN_FILES},
+    log:
+        f"{LOGS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=240,
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/train/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train/{{dataset}}/{{model}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+    params:
+        spec=train_spec,
+        data=data_dir_of,
+        out=run_dir_of,
+        subset=subset_flag,
     shell:
-        "prunebench train --data {params.data} --spec {params.spec:q} --method {wildcards.method}"
-        " --fraction {wildcards.fraction} --seed {wildcards.seed} {params.subset}"
-        " --out {params.out} --threads {threads} > {log} 2>&1"
+        "prunebench train --data {params.data} --spec {params.spec:q}"
+        " --seed {wildcards.seed} {params.subset} --out {params.out} > {log} 2>&1"

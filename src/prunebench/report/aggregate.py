@@ -1,7 +1,9 @@
 """Collect every run's metrics.json into summary.csv, charging each run its full cost.
 
 A static run's cost is scoring (all proxy seeds, up to the epoch its score exists) +
-selection (the select job's own timer) + its training and evaluation. Imports no torch.
+selection (the select job's own timer, which the train job copied from the subset's record) +
+its training and evaluation. Proxy runs live in a store shared by experiments; each
+experiment is charged their full cost whether or not it trained them. Imports no torch.
 
 Expected runs without a readable metrics.json are an error, unless `allow_missing`: then
 summary.csv holds what exists and missing.csv names every expected run or proxy run that is
@@ -21,7 +23,8 @@ from .progress import progress
 
 PHASES = ("scoring", "selection", "training", "evaluation")
 COLUMNS = [
-    "experiment", "dataset", "model", "method", "kind", "fraction", "seed", "protocol", "score",
+    "experiment", "dataset", "model", "method", "base_method", "kind", "fraction", "seed",
+    "protocol", "score",
     "test_acc", "test_loss", "time_scoring", "time_selection", "time_training",
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
     "n_used", "n_train", "forward_examples", "backward_examples", "checks", "device", "hardware",
@@ -52,9 +55,7 @@ def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], floa
 def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "") -> dict:
     """One summary row: the run's fields, its phase times with the outside costs charged."""
     score = metrics.get("score")
-    selection_s = 0.0
-    if metrics.get("subset"):
-        selection_s = _read_json(Path(metrics["subset"]).with_suffix(".json"))["selection_s"]
+    selection_s = metrics.get("subset_selection_s") or 0.0
     scoring_s = costs.get((metrics["dataset"], score), 0.0) if score else 0.0
     times = metrics["time"]
     counts = {**(metrics.get("sampler") or {}), **(metrics.get("counts") or {})}
@@ -73,22 +74,6 @@ def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "
     return row
 
 
-def describe_expected(path: str | Path) -> dict:
-    """Wildcards of an expected metrics.json path (run or proxy run), for missing.csv."""
-    parts = Path(path).parts
-    if len(parts) >= 7 and parts[-7] == "runs":
-        dataset, model, method, fraction, seed = parts[-6:-1]
-        return {"what": "run", "dataset": dataset, "model": model, "method": method,
-                "fraction": float(fraction.removeprefix("f")),
-                "seed": int(seed.removeprefix("seed"))}
-    if len(parts) >= 5 and parts[-5] == "proxy":
-        dataset, model, seed = parts[-4:-1]
-        return {"what": "proxy", "dataset": dataset, "model": model, "method": "",
-                "fraction": float("nan"), "seed": int(seed.removeprefix("seed"))}
-    return {"what": "run", "dataset": "", "model": "", "method": "", "fraction": float("nan"),
-            "seed": -1}
-
-
 def absence_reason(path: str | Path) -> str | None:
     """Why an expected metrics.json gives no result, or None when it is readable."""
     path = Path(path)
@@ -104,28 +89,34 @@ def absence_reason(path: str | Path) -> str | None:
     return None
 
 
-def find_missing(run_metrics: list, proxy_metrics: list) -> pd.DataFrame:
+def find_missing(expected: list[dict]) -> pd.DataFrame:
+    """Rows of `expected` (what, dataset, model, method, fraction, seed, path) that give no
+    result, with the reason."""
     rows = []
-    for path in [*run_metrics, *proxy_metrics]:
-        reason = absence_reason(path)
+    for entry in expected:
+        reason = absence_reason(entry["path"])
         if reason:
-            rows.append({**describe_expected(path), "reason": reason, "path": str(path)})
+            rows.append({**entry, "reason": reason, "path": str(entry["path"])})
     return pd.DataFrame(rows, columns=MISSING_COLUMNS)
 
 
 def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path],
-                  allow_missing: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(summary, missing): one row per finished run, one per absent run or proxy run."""
-    missing = find_missing(run_metrics, proxy_metrics)
+                  allow_missing: bool = False,
+                  expected: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary, missing): one row per finished run, one per absent run or proxy run.
+    `expected` describes each path for missing.csv (default: paths only)."""
+    if expected is None:
+        expected = [{"what": "run", "path": p} for p in run_metrics]
+        expected += [{"what": "proxy", "path": p} for p in proxy_metrics]
+    missing = find_missing(expected)
     if len(missing) and not allow_missing:
         first = missing.iloc[0]
         raise UserError(
             f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
             f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
-    absent = set(missing.path)
-    costs = scoring_costs([p for p in proxy_metrics if str(p) not in absent])
-    present = [p for p in run_metrics if str(p) not in absent]
+    costs = scoring_costs([p for p in proxy_metrics if absence_reason(p) is None])
+    present = [p for p in run_metrics if absence_reason(p) is None]
     rows = [run_row(_read_json(path), costs, str(Path(path).parent))
             for path in progress(present, desc="aggregate", unit="run")]
     extra = sorted({k for row in rows for k in row} - set(COLUMNS))
@@ -135,9 +126,10 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
 
 
 def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,
-                  allow_missing: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  allow_missing: bool = False,
+                  expected: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
-    summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing)
+    summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected)
     missing_out = missing_out or Path(out).with_name("missing.csv")
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))

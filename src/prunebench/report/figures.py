@@ -91,10 +91,17 @@ def accuracy_vs_fraction(table: pd.DataFrame, colors: dict[str, str]) -> str:
     return to_svg(fig)
 
 
-def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, str]) -> str:
-    """Mean accuracy against mean whole cost per run, ±1 std both ways, labelled by fraction."""
+def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, str],
+                     frontier: pd.DataFrame | None = None) -> str:
+    """Mean accuracy against mean whole cost per run, ±1 std both ways, labelled by fraction;
+    the Pareto-optimal points (`frontier`, cheapest first) ringed and joined by a step line."""
     with figure(6.5, 3.6) as (fig, axes):
         ax = axes[0, 0]
+        if frontier is not None and len(frontier):
+            x, y = frontier.time_total, 100 * frontier.acc_mean
+            ax.step(x, y, where="post", color="#2a9d8f", linewidth=1.2, alpha=0.8, zorder=1)
+            ax.scatter(x, y, s=140, facecolors="none", edgecolors="#2a9d8f", linewidths=1.5,
+                       label="Pareto frontier", zorder=3)
         for method, rows in table.groupby("method", sort=False):
             rows = rows.sort_values("fraction")
             ax.errorbar(rows.time_total, 100 * rows.acc_mean, xerr=rows.time_total_std.fillna(0),

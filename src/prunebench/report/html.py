@@ -21,8 +21,10 @@ from .. import __version__
 from ..atomic import write_text
 from ..errors import UserError
 from ..hardware import cpu_model
+from ..plan import ExperimentPlan
 from .aggregate import MISSING_COLUMNS
-from .layout import produced_scores, report_files
+from .export import summary_md, summary_tex
+from .layout import report_files
 from .progress import progress
 from .scores import read_scores
 from .sections import dataset_section
@@ -67,12 +69,22 @@ def _versions(summary: pd.DataFrame) -> dict:
             "machine": f"{platform.platform()} ({platform.machine()}, {cpu_model()})"}
 
 
-def _write_files(out_dir: Path, config: dict, sections: dict) -> list[dict]:
-    """Write every declared figure/table; returns what was written, for the page's index."""
+def _exports(config: dict, sections: dict) -> dict[str, str]:
+    """summary.tex and summary.md: every dataset's method table."""
+    datasets = [(s.name, s.model, s.table) for s in sections.values()]
+    args = (config["experiment"], config["protocol"], datasets)
+    return {"summary.tex": summary_tex(*args), "summary.md": summary_md(*args)}
+
+
+def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> list[dict]:
+    """Write every declared figure/table/export; returns what was written, for the index."""
     written = []
     for entry in report_files(config):
-        section = sections[entry.dataset]
-        content = (section.figures if entry.kind == "figure" else section.tables)[entry.name]
+        if entry.kind == "export":
+            content = exports[entry.name]
+        else:
+            section = sections[entry.dataset]
+            content = (section.figures if entry.kind == "figure" else section.tables)[entry.name]
         write_text(out_dir / entry.path, content)
         written.append({"kind": entry.kind, "dataset": entry.dataset, "path": entry.path,
                         "label": entry.label})
@@ -80,20 +92,23 @@ def _write_files(out_dir: Path, config: dict, sections: dict) -> list[dict]:
 
 
 def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
-                  score_paths: list | None = None) -> Path:
+                  score_paths: dict | None = None) -> Path:
     """Render `template` (Jinja2) into `out` and the figures and tables next to it."""
     summary = _read_csv(summary_csv, "summary")
     missing = _read_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
-    score_paths = list(score_paths or [])
+    plan = ExperimentPlan(config)
+    produced = plan.produced_scores()
+    if score_paths is None:  # the mean score files the workflow builds for this experiment
+        score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
     scores = read_scores(score_paths)
-    produced = produced_scores(config)
     sections = {}
     for name, section in progress(list(config["datasets"].items()), desc="report",
                                   unit="dataset"):
         sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
                                          config, produced)
     out = Path(out)
-    written = _write_files(out.parent, config, sections)
+    exports = _exports(config, sections)
+    written = _write_files(out.parent, config, sections, exports)
     template = Path(template)
     env = Environment(loader=FileSystemLoader(template.parent), autoescape=True,
                       undefined=StrictUndefined)
@@ -109,7 +124,8 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
         config_json=json.dumps(config, indent=2, sort_keys=True), digest=config_digest(config),
         versions=_versions(summary), sections=list(sections.values()),
         missing=missing.fillna("").to_dict("records"), n_runs=len(summary),
-        missing_scores=[str(p) for p in score_paths if not Path(p).exists()], written=written,
+        missing_scores=[str(p) for p in score_paths.values() if not Path(p).exists()],
+        written=written, exports=exports,
         run_columns=shown, runs=summary[shown].to_dict("records") if len(summary) else [],
     )
     write_text(out, html)

@@ -17,19 +17,12 @@ from ..errors import UserError
 MAIN_SCORES = ("el2n", "grand", "forgetting")
 
 
-def score_key(path: str | Path) -> tuple[str, str, str]:
-    """(dataset, model, score) of results/{exp}/scores/{dataset}/{model}/{score}.npy."""
-    path = Path(path)
-    return path.parent.parent.name, path.parent.name, path.stem
-
-
-def read_scores(paths: list[str | Path]) -> dict[str, dict[str, np.ndarray]]:
-    """dataset -> score name -> float64 array, for the score files that exist."""
+def read_scores(paths: dict[tuple[str, str], str | Path]) -> dict[str, dict[str, np.ndarray]]:
+    """dataset -> score name -> float64 array, for the (dataset, score) files that exist."""
     found: dict[str, dict[str, np.ndarray]] = {}
-    for path in paths:
+    for (dataset, score), path in paths.items():
         if not Path(path).exists():
             continue
-        dataset, _, score = score_key(path)
         array = read_npy(path, what="score file", rule="mean_scores")
         if array.ndim != 1:
             raise UserError(f"score file {path} has shape {array.shape}, expected one value per "

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures, figures_selection
+from .analysis import Analysis, analyse
 from .crest import crest_run_table, crest_selections, dataset_baseline
 from .curves import mean_curves
 from .scores import absent_scores, score_stats, spearman_matrix
@@ -32,6 +33,8 @@ class DatasetSection:
     score_rows: list[dict] = field(default_factory=list)
     scores_absent: list[dict] = field(default_factory=list)
     correlation: pd.DataFrame | None = None
+    table: pd.DataFrame | None = None  # the method table (for summary.tex / summary.md)
+    analysis: Analysis = field(default_factory=Analysis)
 
 
 def _records(frame: pd.DataFrame, digits: int = 4) -> list[dict]:
@@ -117,23 +120,24 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
     runs = summary[summary.dataset == name]
     table = method_table(runs, config.get("methods"))
     section = DatasetSection(name=name, model=model, n_runs=len(runs),
-                             method_rows=format_method_rows(table))
+                             method_rows=format_method_rows(table), table=table)
     section.tables["methods"] = method_csv(table)
+    colors = figures.method_colors(method_order(runs, config.get("methods")))
+    curves = mean_curves(runs)
     if runs.empty:
         text = f"no finished run for {name}"
-        for fig_name in ("accuracy_vs_fraction", "accuracy_vs_time", "phase_time",
-                         "learning_curves"):
+        for fig_name in ("accuracy_vs_fraction", "phase_time", "learning_curves"):
             section.figures[fig_name] = figures.message_figure(text)
     else:
-        colors = figures.method_colors(method_order(runs, config.get("methods")))
-        curves = mean_curves(runs)
         section.figures.update(
             accuracy_vs_fraction=figures.accuracy_vs_fraction(table, colors),
-            accuracy_vs_time=figures.accuracy_vs_time(table, colors),
             phase_time=figures.phase_time(table),
             learning_curves=(figures.learning_curves(curves, colors) if len(curves) else
                              figures.message_figure("no run left a history.csv")),
         )
+    section.analysis = analyse(name, runs, table, curves, config, colors)
+    section.figures.update(section.analysis.figures)
+    section.tables.update(section.analysis.tables)
     _crest_part(section, runs, scores, "crest" in config.get("methods", []))
     _score_part(section, scores, produced_scores)
     return section

@@ -29,13 +29,14 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     """One row per (dataset, model, method, fraction).
 
     acc_mean / acc_std (ddof=1) / n over seeds; acc_vs_full = acc_mean - full's acc_mean;
+    rel_error = |acc_vs_full| / full's acc_mean (CREST's Table 1 metric, of the seed means);
     time_* are means over seeds, time_total including scoring and selection; speedup = full's
     mean time_total / this row's mean time_total; step_share = steps / full_steps.
     """
     if summary.empty:
         return pd.DataFrame(columns=[*KEYS, "kind", "n", "acc_mean", "acc_std", "acc_vs_full",
-                                     "time_total", "time_total_std", "speedup", "steps",
-                                     "step_share"])
+                                     "rel_error", "time_total", "time_total_std", "speedup",
+                                     "steps", "step_share"])
     frame = summary.assign(step_share=summary.steps / summary.full_steps)
     table = frame.groupby(KEYS, as_index=False).agg(
         kind=("kind", "first"), n=("seed", "nunique"),
@@ -47,6 +48,7 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     )
     full = table[table.method == "full"].set_index("dataset")
     table["acc_vs_full"] = table.acc_mean - table.dataset.map(full.acc_mean)
+    table["rel_error"] = table.acc_vs_full.abs() / table.dataset.map(full.acc_mean)
     table["speedup"] = table.dataset.map(full.time_total) / table.time_total
     rank = {m: i for i, m in enumerate(method_order(summary, configured))}
     table = table.assign(_rank=table.method.map(rank))
@@ -69,6 +71,7 @@ def format_method_rows(table: pd.DataFrame) -> list[dict]:
             "accuracy": f"{100 * rec['acc_mean']:.2f}" + (f" ± {std}" if std else ""),
             "n": int(rec["n"]),
             "vs_full": _num(100 * rec["acc_vs_full"], "+.2f"),
+            "rel_error": _num(100 * rec["rel_error"], ".2f"),
             "time": _num(rec["time_total"], ".2f"),
             "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
             "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
@@ -81,5 +84,6 @@ def format_method_rows(table: pd.DataFrame) -> list[dict]:
 def method_csv(table: pd.DataFrame) -> str:
     """The table as written next to the report (and shown by `snakemake --report`)."""
     columns = ["method", "kind", "fraction", "n", "acc_mean", "acc_std", "acc_vs_full",
-               "time_total", *[f"time_{p}" for p in PHASES], "speedup", "steps", "step_share"]
+               "rel_error", "time_total", *[f"time_{p}" for p in PHASES], "speedup", "steps",
+               "step_share"]
     return table[columns].to_csv(index=False, float_format="%.4g")

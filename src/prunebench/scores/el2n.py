@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` (and every submodule) in eval mode, then restore each module's own flag.
-
-    Per-module flags are restored, not just the root's, because a caller may have frozen
-    some submodules (e.g. BatchNorm) in eval mode on purpose.
-    """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
-
-
-def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    """Device and floating dtype of the model's first parameter (inputs are moved to match)."""
-    p = next(model.parameters())
-    return p.device, p.dtype
+from .protocol import ProxyEpoch, Scorer, eval_mode, model_device_dtype
 
 
 def error_norm(logits: Tensor, y: Tensor) -> Tensor:
@@ -61,3 +40,32 @@ def el2n_scores(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]) -> n
             logits = model(x.to(device=device, dtype=dtype))
             parts.append(error_norm(logits, y.to(device)).cpu())
     return to_float32(parts)
+
+
+class EL2NScorer(Scorer):
+    """EL2N at the score epoch k, from the epoch's shared eval pass."""
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        logits, _ = epoch.outputs()
+        self.array = error_norm(logits, epoch.labels).numpy().astype(np.float32)
+
+
+class EL2NSumScorer(Scorer):
+    """Sum of EL2N over epochs 1..k (CCS's el2n), one shared eval pass per epoch."""
+
+    def __init__(self, n_train: int, score_epoch: int, **kw):
+        super().__init__(n_train, score_epoch, **kw)
+        self.epochs = set(range(1, score_epoch + 1))
+        self.total = np.zeros(n_train, dtype=np.float64)
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        logits, _ = epoch.outputs()
+        self.total += error_norm(logits, epoch.labels).numpy().astype(np.float32)
+        if epoch.epoch == self.score_epoch:
+            self.array = self.total.astype(np.float32)
+
+    def state_dict(self) -> dict:
+        return {"array": self.array, "total": self.total}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.array, self.total = state["array"], state["total"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .protocol import ProxyEpoch, Scorer
+
 _KEYS = ("prev_correct", "ever_correct", "n_forgotten")
 
 
@@ -68,3 +70,27 @@ class ForgettingTracker:
             if arr.shape != (self.n_examples,):
                 raise ValueError(f"{k} has shape {arr.shape}, expected ({self.n_examples},)")
             setattr(self, k, arr.astype(getattr(self, k).dtype, copy=True))
+
+
+class ForgettingScorer(Scorer):
+    """Forgetting events over every training presentation of the proxy run."""
+
+    def __init__(self, n_train: int, score_epoch: int, **kw):
+        super().__init__(n_train, score_epoch, **kw)
+        self.epochs, self.run_long = set(), True
+        self.tracker = ForgettingTracker(n_train)
+
+    def on_batch(self, indices, logits, targets) -> None:
+        self.tracker.update(indices.cpu(), (logits.argmax(1) == targets).cpu())
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        pass
+
+    def result(self) -> np.ndarray:
+        return self.tracker.scores()
+
+    def state_dict(self) -> dict:
+        return self.tracker.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tracker.load_state_dict(state)

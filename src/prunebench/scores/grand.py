@@ -11,7 +11,8 @@ from torch.func import functional_call, grad, vmap
 from torch.nn import functional as F
 
 from ..errors import UserError
-from .el2n import error_norm, eval_mode, model_device_dtype, to_float32
+from .el2n import error_norm, to_float32
+from .protocol import ProxyEpoch, Scorer, eval_mode, model_device_dtype
 
 
 def grand_scores(
@@ -75,3 +76,29 @@ def grand_last_scores(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]
             e = error_norm(head(h), y.to(device))
             parts.append((e * torch.sqrt(h.pow(2).sum(dim=1) + 1.0)).cpu())
     return to_float32(parts)
+
+
+class GraNdScorer(Scorer):
+    """Full-parameter GraNd at the score epoch k (its own vmap pass, in grand_chunk chunks)."""
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        self.array = grand_scores(epoch.model, epoch.batches(), chunk_size=self.grand_chunk)
+
+
+class GraNdInitScorer(GraNdScorer):
+    """Full-parameter GraNd at initialisation (epoch 0), before any training step."""
+
+    def __init__(self, n_train: int, score_epoch: int, **kw):
+        super().__init__(n_train, score_epoch, **kw)
+        self.epochs = {0}
+
+
+class GraNdLastScorer(Scorer):
+    """Closed-form last-layer GraNd at epoch k, from the epoch's shared eval pass."""
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        logits, h = epoch.outputs()
+        if h is None:
+            raise UserError("grand_last needs a ClassifierNet (forward_features and a head)")
+        e = error_norm(logits, epoch.labels)
+        self.array = (e * torch.sqrt(h.pow(2).sum(dim=1) + 1.0)).numpy().astype(np.float32)

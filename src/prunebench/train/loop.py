@@ -136,7 +136,9 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         bar.update(result.steps)
     for epoch in range(first_epoch, plan.epochs + 1):
         model.train()
+        # the lr of the epoch's first step (at step 0 it does not depend on the epoch's length)
         ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
+                          lr=learning_rate.at(epoch, 0, plan.steps_per_epoch),
                           augment=settings.augment, augment_generator=generator)
         with timers.phase("selection"):
             sampler.start_epoch(ctx)
@@ -146,9 +148,10 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         lr = learning_rate.at(epoch, 0, steps_in_epoch)
         for i in range(steps_in_epoch):
             ctx.step = result.steps
+            ctx.lr = learning_rate.at(epoch, i, steps_in_epoch)
             with timers.phase("selection"):
                 batch = sampler.next_batch(ctx)
-            step_lr = learning_rate.at(epoch, i, steps_in_epoch) * batch.lr_scale
+            step_lr = ctx.lr * batch.lr_scale
             for group in optimizer.param_groups:
                 group["lr"] = step_lr
             with timers.phase("training"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from pathlib import Path
@@ -11,9 +12,11 @@ import torch
 
 from ..atomic import read_npy
 from ..errors import UserError
+from ..implementations import implementation
 from ..methods import METHODS
 from ..options import build_options
-from ..selection.dynamic import SAMPLERS, SamplerSetup
+from ..paths import fraction_label
+from ..selection.dynamic.common import SamplerSetup
 from .budget import full_steps, plan_steps
 from .device import hardware_name
 from .loop import train_loop
@@ -34,18 +37,19 @@ def load_subset(path: str | Path, n_train: int) -> np.ndarray:
 
 
 def make_sampler(method: str, run: RunParts, spec: dict, fraction: float, subset_path):
-    """The method's sampler and the examples per epoch its step budget is computed from."""
+    """The method's sampler and the examples per epoch its step budget is computed from.
+    `method` is a registered method; its options come from spec["options"]."""
     entry, data = METHODS[method], run.data
     batch_size = run.settings.batch_size
-    if entry["kind"] == "dynamic":
-        sampler_class = SAMPLERS[entry["sampler"]]
+    if entry.kind == "dynamic":
+        sampler_class, options_class = implementation(entry)
         setup = SamplerSetup(
             labels=data.train_y, num_classes=data.num_classes, fraction=fraction,
             batch_size=batch_size, eval_batch_size=run.settings.eval_batch_size,
             epochs=run.settings.epochs, generator=run.order_generator,
-            options=build_options(sampler_class.Options, spec.get("sampler_options")))
+            options=build_options(options_class, spec.get("options")))
         return sampler_class(setup), setup.n_budget
-    if entry["kind"] == "reference":
+    if entry.kind == "reference":
         indices = np.arange(data.n_train, dtype=np.int64)
     else:
         indices = load_subset(subset_path, data.n_train)
@@ -54,24 +58,38 @@ def make_sampler(method: str, run: RunParts, spec: dict, fraction: float, subset
     return sampler, len(indices)
 
 
+def subset_selection_seconds(subset_path) -> float:
+    """The select job's own timer, from the JSON record beside the subset (a declared input)."""
+    record = Path(subset_path).with_suffix(".json")
+    try:
+        return float(json.loads(record.read_text())["selection_s"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot read the selection record {record} ({exc}); rebuild it with "
+                        f"snakemake --forcerun select_subset {subset_path}") from exc
+
+
 def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: int,
                  out_dir, subset_path=None, score: str | None = None,
                  threads: int | None = None) -> dict:
-    """Train one run and write history.csv + metrics.json into `out_dir`; returns the metrics."""
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
-    kind = METHODS[method]["kind"]
+    """Train one run and write its files (metrics.json, history.csv, selections.csv,
+    selected.npz) into `out_dir`; returns the metrics. `method` names the run (a registered
+    method or a variant); spec["base_method"] is the registered method it runs, if different."""
+    base = spec.get("base_method") or method
+    if base not in METHODS:
+        raise UserError(f"unknown method {base!r}; choose one of: {', '.join(METHODS)}")
+    kind = METHODS[base].kind
     if kind == "static" and subset_path is None:
         raise UserError(f"method {method!r} trains on a selected subset: pass --subset")
     started = time.perf_counter()
+    static_selection_s = subset_selection_seconds(subset_path) if subset_path else 0.0
     run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
     settings, device, data = run.settings, run.device, run.data
-    sampler, n_used = make_sampler(method, run, spec, fraction, subset_path)
+    sampler, n_used = make_sampler(base, run, spec, fraction, subset_path)
     plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
                       n_used=n_used, batch_size=settings.batch_size, epochs=settings.epochs)
     timers = run.timers
     # the fraction as the results' paths write it (f1, f0.5), so groups match folders
-    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{float(fraction):g}"],
+    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction_label(fraction)}"],
                                seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
     checkpoint = run_checkpoint(out_dir, spec, run, method, fraction, seed)
@@ -80,12 +98,13 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
                         on_epoch=lambda row: tracker.log(row, row["step"]), checkpoint=checkpoint)
     last = result.history[-1]
     extra = sampler.outputs()
-    if extra.selections:
-        write_selection_log(out_dir, extra.selections)
+    write_selection_log(out_dir, extra.selections)
     metrics = {
-        "experiment": spec["experiment"], "dataset": spec["dataset"], "model": settings.model,
-        "method": method, "kind": kind, "fraction": fraction, "seed": seed, "score": score,
+        "experiment": spec.get("experiment"), "dataset": spec["dataset"],
+        "model": settings.model, "method": method, "base_method": base, "kind": kind,
+        "fraction": fraction, "seed": seed, "score": score,
         "subset": str(subset_path) if subset_path else None,
+        "subset_selection_s": static_selection_s,
         "protocol": spec["protocol"],
         "test_acc": last["test_acc"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "epochs": plan.epochs,

@@ -33,6 +33,7 @@ class StepContext:
     timers: object  # PhaseTimers
     epoch: int
     step: int
+    lr: float = 0.0  # learning rate of the coming step (GLISTER's virtual step uses it)
     # the loop's augmentation, for a sampler that forwards batches exactly as training does
     # (CREST's quadratic model); drawing from the generator moves the loop's augmentation stream
     augment: dict = field(default_factory=dict)

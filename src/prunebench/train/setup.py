@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import TrainSettings
+from ..config import OPERATIONAL_KEYS, TrainSettings
 from ..data import load_prepared
 from ..data.tensors import TensorData
 from ..models import build_model
@@ -62,7 +62,7 @@ def apply_speed(model: torch.nn.Module, data: TensorData, device: torch.device,
 def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, job_type: str,
                      extra: dict):
     """One W&B run per job, grouped experiment/dataset/<group_parts>."""
-    group = "/".join([spec["experiment"], spec["dataset"], *group_parts])
+    group = "/".join([spec.get("experiment") or "prunebench", spec["dataset"], *group_parts])
     return open_tracker(spec.get("wandb", {}), out_dir, name=f"{group}/seed{seed}", group=group,
                         job_type=job_type, config={**spec, **extra, "seed": seed})
 
@@ -70,7 +70,7 @@ def open_run_tracker(spec: dict, out_dir, *, group_parts: list[str], seed: int, 
 def run_checkpoint(out_dir, spec: dict, run: RunParts, *identity) -> Checkpoint:
     """The job's checkpoint file (out_dir/checkpoint.pt), every `checkpoint_every` epochs (0:
     never), keyed by the job's settings so a stale one from other settings is never resumed."""
-    settings = {k: v for k, v in spec.items() if k not in ("checkpoint_every", "wandb")}
+    settings = {k: v for k, v in spec.items() if k not in OPERATIONAL_KEYS}
     return Checkpoint(Path(out_dir) / "checkpoint.pt", spec.get("checkpoint_every", 0),
                       [run.order_generator, run.augment_generator],
                       key=fingerprint(settings, *identity))

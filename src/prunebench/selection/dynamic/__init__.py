@@ -1,22 +1,11 @@
-"""SAMPLERS: dynamic methods, whose selection happens inside training (METHODS.md).
+"""Dynamic methods, whose selection happens inside training (METHODS.md).
 
-Each is a class taking a `SamplerSetup` and speaking the sampler protocol of
-`prunebench.train.samplers`; one line here registers it.
+Each file is one sampler class with its `Options` dataclass, speaking the sampler protocol of
+`prunebench.train.samplers`; its line in `prunebench.methods.METHODS` registers it.
 """
 
 from __future__ import annotations
 
 from .common import SamplerSetup
-from .craig import CraigSampler
-from .crest import CrestSampler
-from .infobatch import InfoBatchSampler
-from .random_epoch import RandomEpochSampler
 
-SAMPLERS = {
-    "random_epoch": RandomEpochSampler,
-    "crest": CrestSampler,
-    "craig": CraigSampler,
-    "infobatch": InfoBatchSampler,
-}
-
-__all__ = ["SAMPLERS", "SamplerSetup"]
+__all__ = ["SamplerSetup"]

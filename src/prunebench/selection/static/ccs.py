@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from prunebench.errors import UserError
 
+from ...options import option
 from .quotas import (
     SUM_TOLERANCE,
     check_fraction,
@@ -43,6 +46,15 @@ def allocate(sizes: dict[int, int], budget: int) -> dict[int, int]:
         counts[s] = take
         budget -= take
     return counts
+
+
+@dataclass(frozen=True)
+class CcsOptions:
+    class_balanced: bool = option(True, "give every class a quota proportional to its size")
+    beta: float = option(0.1, "fraction of the hardest examples dropped before stratified "
+                         "sampling", minimum=0, exclusiveMaximum=1)
+    strata: int = option(50, "number of equal-width score strata", minimum=1)
+    score: str = option("el2n", "the proxy score the strata are built on (one of proxy.scores)")
 
 
 def select_ccs(

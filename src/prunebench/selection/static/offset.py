@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from prunebench.errors import UserError
 
+from ...options import option
 from .quotas import (
     SUM_TOLERANCE,
     check_fraction,
@@ -14,6 +17,13 @@ from .quotas import (
     reject_options,
     select_by_group,
 )
+
+
+@dataclass(frozen=True)
+class OffsetOptions:
+    class_balanced: bool = option(True, "give every class a quota proportional to its size")
+    offset: float = option(0.1, "fraction of the hardest examples skipped before keeping (Data "
+                           "Diet's range selection)", minimum=0, exclusiveMaximum=1)
 
 
 def select_offset(

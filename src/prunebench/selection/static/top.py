@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ...options import option
 from .quotas import check_inputs, rank_descending, reject_options, select_by_group
+
+
+@dataclass(frozen=True)
+class TopOptions:
+    class_balanced: bool = option(True, "give every class a quota proportional to its size")
 
 
 def select_top(

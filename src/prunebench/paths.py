@@ -1,0 +1,123 @@
+"""Every results path, in one place: the workflow (`workflow/rules/common.smk`) and the report
+import this module, and nothing parses a path back to recover a value.
+
+A result's identity is its science, so the layout keys each stage by what shapes it:
+- prepared data by the dataset and a digest of its preparation options (two experiments with
+  other options never write the same folder; two with the same options share it);
+- proxy runs and mean scores by (prepared data, model, a digest of the training recipe and the
+  proxy settings, seed), not by experiment, so experiments share them;
+- subsets, runs and the summary by experiment, dataset, method (or variant), fraction, seed.
+
+Templates keep `{name}` fields for Snakemake wildcards; `fill()` formats some of them and
+leaves the rest. Torch-free, snakemake-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+RESULTS = "results"
+PREPARED_FILES = ("train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy", "meta.json")
+
+# Preparation options that change where files come from, never what they contain.
+OPERATIONAL_DATA_OPTIONS = ("download",)
+# Proxy settings that change speed or memory, never the numbers.
+OPERATIONAL_PROXY_SETTINGS = ("grand_chunk",)
+
+DATA = f"{RESULTS}/data/{{data}}"
+PROXY = f"{RESULTS}/proxy/{{data}}/{{model}}/{{proxy}}/seed{{seed}}"
+SCORE = f"{RESULTS}/scores/{{data}}/{{model}}/{{proxy}}/seeds{{proxy_seeds}}/{{score}}.npy"
+EXPERIMENT = f"{RESULTS}/{{experiment}}"
+SUBSET = f"{EXPERIMENT}/subsets/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}"
+RUN = f"{EXPERIMENT}/runs/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}"
+SUMMARY = f"{EXPERIMENT}/summary.csv"
+MISSING = f"{EXPERIMENT}/missing.csv"
+REPORT = f"{EXPERIMENT}/report"
+BENCHMARKS = f"{EXPERIMENT}/benchmarks"
+LOGS = "logs/{experiment}"
+
+# Files every training run writes (selections.csv and selected.npz are empty for methods that
+# make no selections inside training, so every run declares the same outputs).
+RUN_FILES = ("metrics.json", "history.csv", "selections.csv", "selected.npz")
+MAX_FRACTION_DECIMALS = 4
+
+
+def fill(template: str, **values) -> str:
+    """Format the named fields of `template`, leaving the others as `{name}` wildcards."""
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group(0)
+
+    return re.sub(r"\{(\w+)\}", replace, template)
+
+
+def digest(obj, length: int = 8) -> str:
+    """A short, stable digest of a JSON-serialisable object (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def fraction_label(value: float) -> str:
+    """The fraction as paths write it (0.3 -> '0.3', 1.0 -> '1'); exact for the at most
+    MAX_FRACTION_DECIMALS decimals the config allows."""
+    return f"{float(value):.{MAX_FRACTION_DECIMALS}f}".rstrip("0").rstrip(".")
+
+
+def data_options(options: dict) -> dict:
+    """The preparation options that shape the data (operational ones removed)."""
+    return {k: v for k, v in sorted(options.items()) if k not in OPERATIONAL_DATA_OPTIONS}
+
+
+def data_key(dataset: str, options: dict) -> str:
+    """'mnist1d-1a2b3c4d': the prepared folder's name, keyed by what shapes the data."""
+    return f"{dataset}-{digest(data_options(options))}"
+
+
+def recipe(section: dict) -> dict:
+    """A dataset section's training recipe: everything but the preparation options."""
+    return {k: v for k, v in sorted(section.items()) if k != "options"}
+
+
+def proxy_science(proxy: dict) -> dict:
+    """The proxy settings that change the scores (not the number of seeds: each seed is its own
+    run, and the mean's folder names how many it averages)."""
+    return {k: v for k, v in sorted(proxy.items())
+            if k not in OPERATIONAL_PROXY_SETTINGS and k != "seeds"}
+
+
+def proxy_key(section: dict, proxy: dict) -> str:
+    """Digest of what a proxy run's numbers depend on besides its data, model and seed."""
+    return digest({"recipe": recipe(section), "proxy": proxy_science(proxy)})
+
+
+def data_dir(dataset: str, options: dict) -> str:
+    return fill(DATA, data=data_key(dataset, options))
+
+
+def experiment_dir(experiment: str) -> str:
+    return fill(EXPERIMENT, experiment=experiment)
+
+
+def run_dir(experiment: str, dataset: str, method: str, fraction: float, seed: int) -> str:
+    return fill(RUN, experiment=experiment, dataset=dataset, method=method,
+                fraction=fraction_label(fraction), seed=seed)
+
+
+def subset_file(experiment: str, dataset: str, method: str, fraction: float, seed: int,
+                suffix: str = ".npy") -> str:
+    return fill(SUBSET, experiment=experiment, dataset=dataset, method=method,
+                fraction=fraction_label(fraction), seed=seed) + suffix
+
+
+def summary_file(experiment: str) -> str:
+    return fill(SUMMARY, experiment=experiment)
+
+
+def missing_file(experiment: str) -> str:
+    return fill(MISSING, experiment=experiment)
+
+
+def report_dir(experiment: str) -> str:
+    return fill(REPORT, experiment=experiment)

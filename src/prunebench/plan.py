@@ -1,0 +1,145 @@
+"""What an experiment asks for, derived once from its validated config: every job's science and
+every file it writes (through `prunebench.paths`). The workflow wires its rules from this, the
+report reads the same lists, and each job receives only its science (`*_spec`), never the
+operational settings (`operations`), so changing those re-runs nothing. Torch-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import paths
+from .config import OPERATIONAL_KEYS
+from .methods import (
+    base_method,
+    embeddings_file,
+    method_fractions,
+    method_options,
+    method_score,
+    method_spec,
+    proxy_array_file,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    dataset: str
+    method: str
+    fraction: float
+    seed: int
+
+
+class ExperimentPlan:
+    def __init__(self, config: dict):
+        self.config = config
+        self.experiment = config["experiment"]
+        self.datasets = config["datasets"]
+        self.proxy = config["proxy"]
+
+    # -- keys: what each stage's results are filed under -----------------------------------
+    def data_key(self, dataset: str) -> str:
+        return paths.data_key(dataset, self.datasets[dataset].get("options", {}))
+
+    def data_dir(self, dataset: str) -> str:
+        return paths.fill(paths.DATA, data=self.data_key(dataset))
+
+    def model(self, dataset: str) -> str:
+        return self.datasets[dataset]["model"]
+
+    def proxy_key(self, dataset: str) -> str:
+        return paths.proxy_key(self.datasets[dataset], self.proxy)
+
+    @cached_property
+    def fractions(self) -> dict[str, float]:
+        """Path label -> the exact fraction the config gave (1 for full and own-budget runs)."""
+        values = [*self.config["fractions"], 1.0]
+        return {paths.fraction_label(v): v for v in values}
+
+    # -- runs -------------------------------------------------------------------------------
+    def runs(self) -> list[Run]:
+        return [Run(dataset, method, fraction, seed)
+                for dataset in self.datasets
+                for method in self.config["methods"]
+                for fraction in method_fractions(method, self.config["fractions"], self.config)
+                for seed in self.config["seeds"]]
+
+    def run_dir(self, run: Run) -> str:
+        return paths.run_dir(self.experiment, run.dataset, run.method, run.fraction, run.seed)
+
+    def subset_file(self, run: Run, suffix: str = ".npy") -> str:
+        return paths.subset_file(self.experiment, run.dataset, run.method, run.fraction,
+                                 run.seed, suffix)
+
+    def expected(self) -> list[dict]:
+        """Every result file aggregate needs, described for missing.csv (no path parsing)."""
+        rows = [{"what": "run", "dataset": r.dataset, "model": self.model(r.dataset),
+                 "method": r.method, "fraction": r.fraction, "seed": r.seed,
+                 "path": f"{self.run_dir(r)}/metrics.json"} for r in self.runs()]
+        if self.needs_proxy():
+            rows += [{"what": "proxy", "dataset": d, "model": self.model(d), "method": "",
+                      "fraction": float("nan"), "seed": seed,
+                      "path": f"{self.proxy_dir(d, seed)}/metrics.json"}
+                     for d in self.datasets for seed in range(self.proxy["seeds"])]
+        return rows
+
+    # -- proxies and scores -----------------------------------------------------------------
+    def needs_proxy(self) -> bool:
+        return any(method_spec(m, self.config).needs_proxy for m in self.config["methods"])
+
+    def proxy_dir(self, dataset: str, seed: int) -> str:
+        return paths.fill(paths.PROXY, data=self.data_key(dataset), model=self.model(dataset),
+                          proxy=self.proxy_key(dataset), seed=seed)
+
+    def proxy_metrics(self) -> list[str]:
+        if not self.needs_proxy():
+            return []
+        return [f"{self.proxy_dir(dataset, seed)}/metrics.json"
+                for dataset in self.datasets for seed in range(self.proxy["seeds"])]
+
+    def proxy_files(self) -> list[str]:
+        """File names every proxy run writes: its score arrays, metrics.json, history.csv."""
+        arrays = [proxy_array_file(s, self.proxy["score_epoch"]) for s in self.proxy["scores"]]
+        return [*arrays, "metrics.json", "history.csv"]
+
+    def produced_scores(self) -> list[str]:
+        """Mean score files the workflow builds: only those a configured method ranks by."""
+        scores = {method_score(m, self.config) for m in self.config["methods"]}
+        return sorted(score for score in scores if score)
+
+    def score_file(self, dataset: str, score: str) -> str:
+        return paths.fill(paths.SCORE, data=self.data_key(dataset), model=self.model(dataset),
+                          proxy=self.proxy_key(dataset), proxy_seeds=self.proxy["seeds"],
+                          score=score)
+
+    def score_files(self) -> list[str]:
+        return [self.score_file(d, s) for d in self.datasets for s in self.produced_scores()]
+
+    def embeddings_file(self, dataset: str) -> str:
+        """The first proxy seed's penultimate embeddings (kCenter, Herding, Moderate)."""
+        return f"{self.proxy_dir(dataset, 0)}/{embeddings_file(self.proxy['score_epoch'])}"
+
+    # -- what each job receives -------------------------------------------------------------
+    def operations(self) -> dict:
+        """Operational settings: how jobs run, never what they compute."""
+        ops = {k: self.config[k] for k in OPERATIONAL_KEYS if k in self.config}
+        ops["grand_chunk"] = self.proxy["grand_chunk"]
+        return ops
+
+    def training(self, dataset: str) -> dict:
+        return paths.recipe(self.datasets[dataset])
+
+    def proxy_spec(self, dataset: str) -> dict:
+        return {"dataset": dataset, "training": self.training(dataset),
+                "proxy": paths.proxy_science(self.proxy)}
+
+    def train_spec(self, dataset: str, method: str, fraction: float) -> dict:
+        return {"dataset": dataset, "protocol": self.config["protocol"],
+                "training": self.training(dataset), "method": method,
+                "base_method": base_method(method, self.config),
+                "options": method_options(method, self.config), "fraction": fraction,
+                "score": method_score(method, self.config)}
+
+    def select_spec(self, method: str, fraction: float) -> dict:
+        return {"base_method": base_method(method, self.config),
+                "options": method_options(method, self.config), "fraction": fraction}

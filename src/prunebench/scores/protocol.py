@@ -1,0 +1,111 @@
+"""What a scorer needs from a proxy run, as one small protocol the proxy loop speaks.
+
+A scorer (one per name in `prunebench.methods.SCORES`) says at which epochs it computes
+(`epochs`: 0 is initialisation), may watch training batches (`on_batch`, for forgetting),
+computes at an epoch's end from a `ProxyEpoch` (`on_epoch`), and returns its array (`result`).
+Its cost is charged by the recorder, not by the scorer: proxy training up to the last epoch it
+needs (the whole run for run-long scores) plus the seconds of every pass it used, a pass shared
+by several scorers being charged in full to each, as if it had been computed alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` (and every submodule) in eval mode, then restore each module's own flag.
+
+    Per-module flags are restored, not just the root's, because a caller may have frozen
+    some submodules (e.g. BatchNorm) in eval mode on purpose.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, was_training in modes:
+            m.training = was_training
+
+
+def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    """Device and floating dtype of the model's first parameter (inputs are moved to match)."""
+    p = next(model.parameters())
+    return p.device, p.dtype
+
+
+class ProxyEpoch:
+    """The model at the end of one epoch, with one cached eval-mode pass over the un-augmented
+    training set: logits and penultimate features of every example, in dataset order."""
+
+    def __init__(self, epoch: int, model: torch.nn.Module, data, batch_size: int):
+        self.epoch, self.model, self.data, self.batch_size = epoch, model, data, batch_size
+        self._outputs: tuple[Tensor, Tensor | None] | None = None
+        self.pass_seconds = 0.0
+
+    def batches(self):
+        """(x, y) batches of the un-augmented, normalised training set, in dataset order."""
+        return self.data.eval_batches("train", self.batch_size)
+
+    @torch.no_grad()
+    def outputs(self) -> tuple[Tensor, Tensor | None]:
+        """(logits float32 [N, C], features [N, d] or None) on the CPU, computed once."""
+        if self._outputs is None:
+            start = time.perf_counter()
+            model = self.model
+            device, dtype = model_device_dtype(model)
+            split = hasattr(model, "forward_features") and hasattr(model, "head")
+            logits, features = [], []
+            with eval_mode(model):
+                for x, _ in self.batches():
+                    x = x.to(device=device, dtype=dtype)
+                    if split:
+                        h = model.forward_features(x)
+                        features.append(h.float().cpu())
+                        logits.append(model.head(h).float().cpu())
+                    else:
+                        logits.append(model(x).float().cpu())
+            self._outputs = (torch.cat(logits), torch.cat(features) if features else None)
+            self.pass_seconds = time.perf_counter() - start
+        return self._outputs
+
+    @property
+    def labels(self) -> Tensor:
+        return self.data.train_y.cpu()
+
+
+class Scorer:
+    """Base scorer: computes at `epochs`, nothing during training. Subclasses set `epochs` in
+    `__init__` (from `score_epoch`) and fill `self.array`."""
+
+    dtype = np.float32
+
+    def __init__(self, n_train: int, score_epoch: int, *, grand_chunk: int = 64):
+        self.n_train, self.score_epoch, self.grand_chunk = n_train, score_epoch, grand_chunk
+        self.epochs: set[int] = {score_epoch}
+        self.run_long = False  # True: needs every training batch of the proxy run
+        self.array: np.ndarray | None = None
+
+    def on_batch(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:
+        pass
+
+    def on_epoch(self, epoch: ProxyEpoch) -> None:
+        raise NotImplementedError
+
+    def result(self) -> np.ndarray:
+        if self.array is None:
+            raise RuntimeError(f"{type(self).__name__} computed nothing (epochs {self.epochs})")
+        return np.asarray(self.array, dtype=self.dtype)
+
+    def state_dict(self) -> dict:
+        return {"array": self.array}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.array = state["array"]

@@ -1,0 +1,145 @@
+"""GLISTER-ONLINE (Killamsetty et al., AAAI 2021), following CORDS's `glisterstrategy.py`
+(stochastic greedy, `linear_layer: False` as in all its GLISTER configs); METHODS.md, `glister`.
+
+A fixed, class-stratified `val_fraction` of the training set is the validation set V, drawn
+once per run and never trained on (training draws come only from the other examples); the
+budget is still round(f * N) examples per epoch, as for every dynamic method. Every
+`interval` epochs, one eval-mode forward of the un-augmented training set gives each
+candidate's last-layer bias gradient g_i = softmax(z_i) - onehot(y_i) and V's logits. The
+greedy then picks k = round(f * N) candidates: v = mean over V of softmax(z) - onehot(y); each
+pick samples ceil(n / k * ln(1 / epsilon)) of the remaining candidates (epsilon 0.01: CORDS's
+ln 100), adds the one with the largest g_i . v (the first-order drop of the validation loss
+after a step on it), and recomputes v on V's logits after a virtual step on the picks so far:
+z - eta * G, G = sum of the chosen g (a step of size eta on the bias moves every logit by it),
+with eta the learning rate of the coming training step. Weights 1.
+
+Differences from CORDS: CORDS's eta is the optimizer's initial lr for the whole run (ours: the
+current scheduled lr); its sample size is int(...) (ours: ceil, METHODS.md); its validation
+set is a random (not stratified) 10% split taken out of the training set for every method,
+and its budget is f times the remaining 90%; its selection forwards run in the model's
+training mode on augmented inputs (ours: eval mode, un-augmented); before its first selection
+(epoch `select_every`) it trains on one random subset, ours selects at epoch 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...options import option
+from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
+from .common import (
+    SamplerSetup,
+    Stopwatch,
+    WeightedPasses,
+    error_vectors,
+    eval_logits,
+    stratified_draw,
+)
+
+
+@dataclass(frozen=True)
+class GlisterOptions:
+    interval: int = option(1, "epochs between selections (CREST's comparison: every epoch; "
+                           "CORDS's GLISTER configs: select_every 20)", minimum=1)
+    val_fraction: float = option(0.1, "class-stratified share of the training set held out as "
+                                 "GLISTER's validation set and never trained on (CORDS: a "
+                                 "random 10% split)", exclusiveMinimum=0, exclusiveMaximum=1)
+    epsilon: float = option(0.01, "stochastic greedy's epsilon: each pick samples ceil(n / k * "
+                            "ln(1 / epsilon)) remaining candidates (CORDS: ln 100)",
+                            exclusiveMinimum=0, exclusiveMaximum=1)
+
+
+def validation_gradient(val_logits: Tensor, val_onehot: Tensor, shift: Tensor | float) -> Tensor:
+    """Mean over V of the logit gradient softmax(z - shift) - onehot(y)."""
+    return (torch.softmax(val_logits - shift, dim=1) - val_onehot).mean(0)
+
+
+def stochastic_greedy(grads: Tensor, val_logits: Tensor, val_labels: Tensor, k: int, eta: float,
+                      epsilon: float, rng: np.random.Generator) -> Tensor:
+    """GLISTER's greedy: positions into `grads` (n x C bias gradients), in pick order."""
+    n, classes = grads.shape
+    k = min(k, n)
+    sample = min(n, math.ceil(n / max(k, 1) * math.log(1 / epsilon)))
+    onehot = F.one_hot(val_labels, classes).to(val_logits.dtype)
+    v = validation_gradient(val_logits, onehot, 0.0)
+    total = torch.zeros(classes, dtype=grads.dtype, device=grads.device)
+    remaining = np.arange(n)  # the first n - t entries are the candidates left at pick t
+    picked = np.empty(k, dtype=np.int64)
+    for t in range(k):
+        left = n - t
+        positions = rng.choice(left, size=min(sample, left), replace=False)
+        candidates = torch.from_numpy(remaining[positions]).to(grads.device)
+        best = positions[int(torch.argmax(grads[candidates] @ v))]
+        chosen = int(remaining[best])
+        picked[t] = chosen
+        remaining[best] = remaining[left - 1]
+        total += grads[chosen]
+        v = validation_gradient(val_logits, onehot, eta * total)
+    return torch.from_numpy(picked)
+
+
+class GlisterSampler(BaseSampler):
+    Options = GlisterOptions
+
+    def __init__(self, setup: SamplerSetup):
+        o = setup.options
+        self.setup, self.options = setup, o
+        n = setup.n_train
+        labels = setup.labels.cpu()
+        n_val = min(n - 1, max(1, round(o.val_fraction * n)))
+        self.val_indices = stratified_draw(torch.arange(n), labels, n_val,
+                                           setup.generator).sort().values
+        is_candidate = torch.ones(n, dtype=torch.bool)
+        is_candidate[self.val_indices] = False
+        self.candidates = torch.nonzero(is_candidate).flatten()
+        self.k = min(setup.n_budget, len(self.candidates))
+        self.passes = WeightedPasses(setup.batch_size, setup.generator)
+        self.records: list[SelectionRecord] = []
+        self.forward_examples = 0
+
+    def start_epoch(self, ctx: StepContext) -> None:
+        if self.records and (ctx.epoch - 1) % self.options.interval != 0:
+            return
+        s, device = self.setup, self.setup.labels.device
+        with Stopwatch(device) as watch:
+            with ctx.timers.phase("selection/proxy"):
+                everything = torch.arange(s.n_train, device=device)
+                logits = eval_logits(ctx.model, ctx.data, everything, s.eval_batch_size)
+                cand, val = self.candidates.to(device), self.val_indices.to(device)
+                grads = error_vectors(logits[cand], s.labels[cand])
+                self.forward_examples += s.n_train
+            with ctx.timers.phase("selection/greedy"):
+                seed = int(torch.randint(2**62, (1,), generator=s.generator))
+                picks = stochastic_greedy(grads, logits[val], s.labels[val], self.k, ctx.lr,
+                                          self.options.epsilon, np.random.default_rng(seed))
+        indices = self.candidates[picks]
+        self.passes.reset(indices.to(device), None)
+        self.records.append(SelectionRecord(
+            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
+            rel_error=None, pool_size=len(self.candidates), indices=indices,
+            weights=torch.ones(len(indices)), seconds=watch.seconds))
+
+    def next_batch(self, ctx: StepContext) -> Batch:
+        return self.passes.next()
+
+    def outputs(self) -> SamplerOutputs:
+        return SamplerOutputs(
+            forward_examples=self.forward_examples, selections=list(self.records),
+            extra={"selections": len(self.records), "val_size": len(self.val_indices),
+                   "candidates": len(self.candidates)})
+
+    def state_dict(self) -> dict:
+        return {"passes": self.passes.state_dict(), "records": self.records,
+                "forward_examples": self.forward_examples, "val_indices": self.val_indices,
+                "candidates": self.candidates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.passes.load_state_dict(state["passes"])
+        for key in ("records", "forward_examples", "val_indices", "candidates"):
+            setattr(self, key, state[key])

@@ -1,0 +1,160 @@
+"""GradMatch (Killamsetty et al., ICML 2021), following CORDS's `gradmatchstrategy.py` minus its
+OMP fault (METHODS.md, `gradmatch`).
+
+Every `interval` epochs, one eval-mode forward of the un-augmented training set gives each
+example's last-layer gradient g_i = [e_i, vec(e_i h_i^T)] (e = softmax - onehot, h the
+penultimate features; bias then weights). Per class c with quota k_c (largest-remainder class
+quotas of round(f * N)), non-negative OMP with ridge `lam` (`selection.omp`) picks at most
+k_c examples whose weighted gradients match the class's gradient sum; their weights are the
+OMP solution. When OMP stops early (the residual is below `tol`, or no example left correlates
+positively with it) the quota is filled with random unpicked members of the same class at
+weight 1, the weight every example has in the target sum. `per_batch: true` is GradMatchPB:
+one vector per mini-batch of a fixed random partition of the training set (the mean of its
+members' vectors), OMP over all of them for ceil(f * N / B) batches, each batch's weight given
+to all its members, random unpicked batches filling a short answer.
+
+Training takes shuffled passes over the selection; each batch's weights are rescaled to mean 1
+within the batch, so the loop's mean(w * l) equals CORDS's per-batch loss
+sum(w l) / sum(w) exactly. selected.npz keeps the raw OMP weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...options import option
+from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
+from ..omp import DenseAtoms, nonnegative_omp
+from ..static.quotas import class_quotas
+from .common import SamplerSetup, Stopwatch, WeightedPasses
+from .last_layer import LastLayerGradients, batch_mean_gradients, features_and_logits
+
+
+@dataclass(frozen=True)
+class GradMatchOptions:
+    interval: int = option(1, "epochs between selections (CREST's comparison: every epoch; "
+                           "CORDS's GradMatch config: select_every 20)", minimum=1)
+    lam: float = option(0.5, "ridge term of the OMP solve (CORDS GradMatch config: lam 0.5; "
+                        "its GradMatchPB configs use 0)", minimum=0)
+    tol: float = option(1e-100, "stop OMP when ||residual|| < tol * ||target|| (CORDS configs: "
+                        "eps 1e-100, i.e. never; its solver's default is 1e-4)", minimum=0)
+    per_batch: bool = option(False, "GradMatchPB: one vector per fixed mini-batch, its weight "
+                             "given to all members (CORDS selection_type PerBatch)")
+    class_row_only: bool = option(False, "per class, only the head's row of that class "
+                                  "[e_c, e_c h] (CORDS's GradMatch config default, "
+                                  "PerClassPerGradient); false = the whole last layer (PerClass)")
+
+
+class GradMatchSampler(BaseSampler):
+    Options = GradMatchOptions
+
+    def __init__(self, setup: SamplerSetup):
+        self.setup = setup
+        self.options = setup.options
+        self.passes = WeightedPasses(setup.batch_size, setup.generator)
+        self.labels_cpu = setup.labels.cpu()
+        self.quotas = class_quotas(self.labels_cpu.numpy(), setup.n_budget)
+        # GradMatchPB's fixed partition into mini-batches (CORDS: its sequential loader's)
+        self.batches: list[Tensor] = []
+        if self.options.per_batch:
+            order = torch.randperm(setup.n_train, generator=setup.generator)
+            self.batches = list(order.split(setup.batch_size))
+        self.records: list[SelectionRecord] = []
+        self.forward_examples = 0
+        # atoms OMP picked and atoms filled at random (examples; mini-batches with per_batch)
+        self.omp_picked = 0
+        self.random_filled = 0
+
+    def start_epoch(self, ctx: StepContext) -> None:
+        if self.records and (ctx.epoch - 1) % self.options.interval != 0:
+            return
+        s, device = self.setup, self.setup.labels.device
+        with Stopwatch(device) as watch:
+            with ctx.timers.phase("selection/gradients"):
+                everything = torch.arange(s.n_train, device=device)
+                features, logits = features_and_logits(ctx.model, ctx.data, everything,
+                                                       s.eval_batch_size)
+                grads = LastLayerGradients.from_logits(logits, s.labels, features)
+                self.forward_examples += s.n_train
+            with ctx.timers.phase("selection/omp"):
+                if self.options.per_batch:
+                    indices, weights = self._select_batches(grads)
+                else:
+                    indices, weights = self._select_per_class(grads)
+        self.passes.reset(indices.to(device), weights.to(device))
+        self.records.append(SelectionRecord(
+            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
+            rel_error=None, pool_size=s.n_train, indices=indices.cpu(), weights=weights.cpu(),
+            seconds=watch.seconds))
+
+    def _select_per_class(self, grads: LastLayerGradients) -> tuple[Tensor, Tensor]:
+        o, labels = self.options, self.labels_cpu.numpy()
+        parts, weights = [], []
+        for label, quota in self.quotas.items():
+            if quota == 0:
+                continue
+            members = torch.from_numpy(np.flatnonzero(labels == label))
+            on_device = members.to(grads.errors.device)
+            atoms = LastLayerGradients(grads.errors[on_device], grads.features[on_device])
+            if o.class_row_only:
+                atoms = atoms.restrict_to_class_row(label)
+            result = nonnegative_omp(atoms, quota, o.lam, o.tol)
+            picked, w = self._fill(result.indices.cpu(), result.weights.cpu(), len(members), quota)
+            parts.append(members[picked])
+            weights.append(w)
+        return torch.cat(parts), torch.cat(weights).float()
+
+    def _select_batches(self, grads: LastLayerGradients) -> tuple[Tensor, Tensor]:
+        o, device = self.options, grads.errors.device
+        rows = batch_mean_gradients(grads.errors, grads.features,
+                                    [b.to(device) for b in self.batches])
+        wanted = min(len(self.batches), math.ceil(self.setup.n_budget / self.setup.batch_size))
+        result = nonnegative_omp(DenseAtoms(rows), wanted, o.lam, o.tol)
+        picked, w = self._fill(result.indices.cpu(), result.weights.cpu(), len(self.batches),
+                               wanted)
+        members = [self.batches[int(i)] for i in picked]
+        sizes = torch.tensor([len(m) for m in members])
+        return torch.cat(members), torch.repeat_interleave(w, sizes).float()
+
+    def _fill(self, picked: Tensor, weights: Tensor, pool: int, quota: int) -> tuple[Tensor,
+                                                                                    Tensor]:
+        """OMP's picks plus random unpicked positions of range(pool) at weight 1 up to quota."""
+        self.omp_picked += len(picked)
+        missing = quota - len(picked)
+        if missing <= 0:
+            return picked, weights.double()
+        free = torch.ones(pool, dtype=torch.bool)
+        free[picked] = False
+        candidates = torch.nonzero(free).flatten()
+        extra = candidates[torch.randperm(len(candidates), generator=self.setup.generator)]
+        extra = extra[:missing]
+        self.random_filled += len(extra)
+        return (torch.cat([picked, extra]),
+                torch.cat([weights.double(), torch.ones(len(extra), dtype=torch.float64)]))
+
+    def next_batch(self, ctx: StepContext) -> Batch:
+        batch = self.passes.next()
+        # mean 1 within the batch: the loop's mean(w * l) is then sum(w l) / sum(w) (CORDS)
+        weights = batch.weights * (len(batch.weights) / batch.weights.sum())
+        return Batch(batch.indices, weights)
+
+    def outputs(self) -> SamplerOutputs:
+        return SamplerOutputs(
+            forward_examples=self.forward_examples, selections=list(self.records),
+            extra={"selections": len(self.records), "omp_picked": self.omp_picked,
+                   "random_filled": self.random_filled})
+
+    def state_dict(self) -> dict:
+        return {"passes": self.passes.state_dict(), "records": self.records,
+                "batches": self.batches, "forward_examples": self.forward_examples,
+                "omp_picked": self.omp_picked, "random_filled": self.random_filled}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.passes.load_state_dict(state["passes"])
+        for key in ("records", "batches", "forward_examples", "omp_picked", "random_filled"):
+            setattr(self, key, state[key])
