@@ -15,6 +15,7 @@ from prunebench.report.crest import crest_run_table, crest_selections, dataset_b
 from prunebench.report.figures_selection import crest_selection
 from prunebench.selection.dynamic import crest as crest_module
 from prunebench.selection.dynamic.crest import adapted_interval
+from prunebench.selection.dynamic.crest_coresets import minibatch_coresets
 from prunebench.selection.dynamic.crest_pool import CrestPool
 from prunebench.selection.dynamic.crest_quadratic import (
     AdaHessianMoments,
@@ -22,6 +23,7 @@ from prunebench.selection.dynamic.crest_quadratic import (
     fit_quadratic,
     flat_parameters,
 )
+from prunebench.selection.facility_location import greedy_facility_location
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
 from prunebench.train.outputs import write_selection_log
@@ -397,3 +399,24 @@ def test_report_shows_curvature_interval_and_failed_share(tmp_path):
     assert per_run.mean_num_coresets == pytest.approx(35 / 3)
     svg = crest_selection(selections, dataset_baseline(scores))
     assert "curvature norm" in svg and "check interval" in svg
+
+
+def test_minibatch_coresets_equal_the_per_subset_per_class_greedy():
+    gen = torch.Generator().manual_seed(4)
+    labels = torch.randint(0, 4, (200,), generator=gen)
+    subsets = [torch.randperm(200, generator=gen)[:30] for _ in range(3)]  # overlapping
+    proxies = torch.randn(90, 4, generator=gen)
+    indices, weights, sizes = minibatch_coresets(subsets, proxies, labels, per_class=3)
+    expected, raw, start = [], [], 0
+    for subset in subsets:
+        rows, start = proxies[start:start + len(subset)], start + len(subset)
+        for label in range(4):
+            members = torch.nonzero(labels[subset] == label).flatten()
+            if len(members):
+                chosen, counts = greedy_facility_location(rows[members], 3)
+                expected.append(subset[members[chosen]])
+                raw.append(counts)
+    assert torch.equal(indices, torch.cat(expected))
+    raw = torch.cat(raw)
+    torch.testing.assert_close(weights, raw * len(raw) / raw.sum())  # mean 1 overall
+    assert sum(sizes) == len(indices) and len(sizes) == 3
