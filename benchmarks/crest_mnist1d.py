@@ -13,9 +13,9 @@ as it does there). Rows:
 - crest: the reference mechanism (AdaHessian moments fitted in train mode on augmented batches,
   warm-up epoch at lr 0, adaptive check interval and m); then one reference behaviour changed
   per row: curvature_mode eval, warmup_lr schedule, curvature hutchinson, adaptive false
-  (a fixed interval of 10, m 5);
-- crest_fixed: our earlier engineered mechanism (hutchinson, eval mode, interval 10, m 4,
-  warm-up at the schedule's lr);
+  (a fixed interval of 10, m 5), train_batches per_coreset;
+- crest_fixed: our earlier engineered mechanism (hutchinson, eval mode, interval 10, m 4, one
+  coreset per step, warm-up at the schedule's lr);
 - crest / random_epoch at 2x lr: the reference's doubled gradient trains CREST at twice the
   learning rate while its random baseline keeps 1x (METHODS.md, CREST faults 1).
 Accuracy is last-epoch test accuracy, mean ± std over seeds. Selection share is the run's
@@ -60,8 +60,10 @@ VARIANTS = {
     "crest warmup_lr=schedule": ("crest", {"warmup_lr": "schedule"}, 1.0),
     "crest curvature=hutchinson": ("crest", {"curvature": "hutchinson"}, 1.0),
     "crest adaptive=false": ("crest", FIXED, 1.0),
+    "crest train_batches=per_coreset": ("crest", {"train_batches": "per_coreset"}, 1.0),
     "crest_fixed": ("crest", {**FIXED, "curvature": "hutchinson", "curvature_mode": "eval",
-                              "num_subsets": 4, "warmup_lr": "schedule"}, 1.0),
+                              "num_subsets": 4, "warmup_lr": "schedule",
+                              "train_batches": "per_coreset"}, 1.0),
     "crest 2x lr": ("crest", {}, 2.0),
     "random_epoch": ("random_epoch", {}, 1.0),
     "random_epoch 2x lr": ("random_epoch", {}, 2.0),

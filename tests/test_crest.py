@@ -420,3 +420,27 @@ def test_minibatch_coresets_equal_the_per_subset_per_class_greedy():
     raw = torch.cat(raw)
     torch.testing.assert_close(weights, raw * len(raw) / raw.sum())  # mean 1 overall
     assert sum(sizes) == len(indices) and len(sizes) == 3
+
+
+@pytest.mark.parametrize("train_batches", ["union", "per_coreset"])
+def test_training_batches_after_a_selection(digits_dir, train_batches):
+    sampler, run, plan = crest_run(digits_dir, tau=1e9, train_batches=train_batches)
+    batches, next_batch = [], sampler.next_batch
+    sampler.next_batch = lambda ctx: batches.append(next_batch(ctx)) or batches[-1]
+    train(sampler, run, plan)
+    (record,) = sampler.records  # tau = 1e9: the checks never fail
+    after = batches[S_AT_03:]
+    coreset = 10 * math.ceil(B / 10)  # ceil(B/C) medoids per class: 70 per coreset
+    assert len(record.indices) == 2 * coreset
+    if train_batches == "per_coreset":  # the two coresets in turn, whole
+        for k, batch in enumerate(after):
+            part = slice(k % 2 * coreset, (k % 2 + 1) * coreset)
+            assert torch.equal(batch.indices.cpu(), record.indices[part])
+            assert torch.equal(batch.weights.cpu(), record.weights[part])
+    else:  # shuffled passes over the union: 64, 64 and the remaining 12
+        assert [len(b.indices) for b in after[:6]] == [64, 64, 12] * 2
+        # one pass is the union exactly: every (example, weight) pair once
+        pairs = sorted((i, w) for b in after[:3]
+                       for i, w in zip(b.indices.tolist(), b.weights.tolist(), strict=True))
+        assert pairs == sorted(zip(record.indices.tolist(), record.weights.tolist(),
+                                   strict=True))

@@ -8,7 +8,9 @@ S = ceil(f*N / B), one budget epoch of steps.
    eval-mode forward of their union (un-augmented) for the losses and the last-layer proxy,
    per subset and class facility-location medoids (crest_coresets.py).
 3. Training: batches of B from the shuffled union of the m coresets with their weights,
-   pass after pass while the checks pass.
+   pass after pass while the checks pass (a pass's last batch is |union| mod B examples, as
+   the reference's DataLoader gives it; `train_batches: per_coreset` trains one whole coreset
+   per step instead).
 4. Quadratic model fitted at once over the coreset union (crest_quadratic.py): AdaHessian
    moments kept across selections, train mode on augmented batches (the reference's choices).
 5. Check every `check_interval` steps: the eval-mode loss of the same random subsets against
@@ -68,6 +70,10 @@ class CrestOptions:
         "in eval mode on un-augmented ones", choices=("train", "eval"))
     hessian_probes: int = option(1, "Rademacher probes averaged per batch of the curvature fit "
                                  "(the reference uses 1)", minimum=1)
+    train_batches: str = option(
+        "union", "union (the reference - shuffled batches of B from the union of the m coresets, "
+        "the last of a pass shorter) or per_coreset (one whole coreset per step, in turn - our "
+        "earlier variant)", choices=("union", "per_coreset"))
     warmup: bool = option(True, "train the first ceil(f*N/B) steps on uniform random batches "
                           "of all N and select after them (the reference's first epoch)")
     warmup_lr: str = option(
@@ -95,6 +101,29 @@ def adapted_interval(initial_norm: float, norm: float, interval_mul: float, batc
     return interval, max(1, min(math.ceil(interval * batch_num_mul), steps_per_epoch))
 
 
+class CoresetCycle:
+    """One whole mini-batch coreset per step, the m coresets in turn, round and round."""
+
+    def __init__(self):
+        self.parts: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.cursor = 0
+
+    def reset(self, indices, weights, sizes: list[int]) -> None:
+        self.parts = list(zip(indices.split(sizes), weights.split(sizes), strict=True))
+        self.cursor = 0
+
+    def next(self) -> Batch:
+        indices, weights = self.parts[self.cursor % len(self.parts)]
+        self.cursor += 1
+        return Batch(indices, weights)
+
+    def state_dict(self) -> dict:
+        return {"parts": self.parts, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.parts, self.cursor = state["parts"], state["cursor"]
+
+
 class CrestSampler(BaseSampler):
     Options = CrestOptions
 
@@ -112,7 +141,8 @@ class CrestSampler(BaseSampler):
         self.moments = AdaHessianMoments() if o.curvature == "adahessian" else None
         self.warmup_passes = WeightedPasses(setup.batch_size, setup.generator)
         self.warmup_passes.reset(torch.arange(n, device=setup.labels.device), None)
-        self.passes = WeightedPasses(setup.batch_size, setup.generator)
+        self.passes = (CoresetCycle() if o.train_batches == "per_coreset"
+                       else WeightedPasses(setup.batch_size, setup.generator))
         self.random_union: torch.Tensor | None = None
         self.quadratic: QuadraticModel | None = None
         self.since_selection = 0
@@ -166,14 +196,17 @@ class CrestSampler(BaseSampler):
                 with ctx.timers.phase("selection/drop"):
                     self._learned_examples(ctx.epoch, ctx.step, union, losses)
             with ctx.timers.phase("selection/facility_location"):
-                core, weights, _ = minibatch_coresets(subsets, proxies, s.labels,
-                                                      self.per_class_medoids)
+                core, weights, sizes = minibatch_coresets(subsets, proxies, s.labels,
+                                                          self.per_class_medoids)
             with ctx.timers.phase("selection/hessian"):
                 self.quadratic = self._fit(ctx, core, weights, float(losses.mean()))
         num_coresets = self.m
         self._adapt(self.quadratic.curvature_norm)
         self.random_union = union
-        self.passes.reset(core, weights)
+        if isinstance(self.passes, CoresetCycle):
+            self.passes.reset(core, weights, sizes)
+        else:
+            self.passes.reset(core, weights)
         self.since_selection = 0
         self.records.append(SelectionRecord(
             step=ctx.step, epoch=ctx.epoch, reason=reason, rel_error=rel_error,
