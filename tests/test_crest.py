@@ -62,22 +62,26 @@ def tiny_model(generator: torch.Generator) -> nn.Module:
     return model
 
 
+def weighted_loss(model, flat, x, y, w):
+    """mean(w * loss) of a float64 train-mode copy of `model` at flat parameters `flat`."""
+    ref = copy.deepcopy(model).double().train()
+    params, start = {}, 0
+    for name, p in ref.named_parameters():
+        params[name] = flat[start:start + p.numel()].reshape(p.shape)
+        start += p.numel()
+    logits = torch.func.functional_call(ref, {**params, **dict(ref.named_buffers())},
+                                        (x.double(),))
+    return (F.cross_entropy(logits, y, reduction="none") * w.double()).mean()
+
+
 def direct_adahessian(model, theta, batches, z_generator, state):
     """AdaHessian written out for one selection: the exact Hessian (float64, train mode),
     u = z * (H z), the two EMAs with bias correction and eps, `state` carried over."""
-    ref = copy.deepcopy(model).double().train()
-    shapes = [(name, p.shape) for name, p in ref.named_parameters()]
-    buffers = dict(ref.named_buffers())
     g_sum = h_sum = 0
     norms, count = [], 0
     for x, y, w in batches:
         def loss(flat, x=x, y=y, w=w):
-            params, start = {}, 0
-            for name, shape in shapes:
-                params[name] = flat[start:start + shape.numel()].reshape(shape)
-                start += shape.numel()
-            logits = torch.func.functional_call(ref, {**params, **buffers}, (x.double(),))
-            return (F.cross_entropy(logits, y, reduction="none") * w.double()).mean()
+            return weighted_loss(model, flat, x, y, w)
 
         g = torch.autograd.functional.jacobian(loss, theta.double())
         hessian = torch.autograd.functional.hessian(loss, theta.double())
@@ -138,9 +142,9 @@ def test_hutchinson_is_the_signed_weighted_mean_without_state():
     theta = flat_parameters(model)
     expected_h = torch.zeros(len(theta), dtype=torch.float64)
     expected_g = torch.zeros(len(theta), dtype=torch.float64)
-    for x, y, _ in batches:
-        def loss(flat, x=x, y=y):
-            return _plain_loss(model, flat, x, y)
+    for x, y, w in batches:
+        def loss(flat, x=x, y=y, w=w):
+            return weighted_loss(model, flat, x, y, w)
 
         g = torch.autograd.functional.jacobian(loss, theta.double())
         hessian = torch.autograd.functional.hessian(loss, theta.double())
@@ -153,17 +157,6 @@ def test_hutchinson_is_the_signed_weighted_mean_without_state():
     torch.testing.assert_close(fit.grad0.double(), expected_g, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(fit.hess0.double(), expected_h, rtol=1e-4, atol=1e-6)
     assert (fit.hess0 < 0).any()  # the signed estimate
-
-
-def _plain_loss(model, flat, x, y):
-    ref = copy.deepcopy(model).double().train()
-    params, start = {}, 0
-    for name, p in ref.named_parameters():
-        params[name] = flat[start:start + p.numel()].reshape(p.shape)
-        start += p.numel()
-    logits = torch.func.functional_call(ref, {**params, **dict(ref.named_buffers())},
-                                        (x.double(),))
-    return F.cross_entropy(logits, y)
 
 
 # -- the warm-up epoch --------------------------------------------------------------------------
