@@ -1,4 +1,5 @@
-"""Dynamic samplers: CREST's costs and rules, InfoBatch's pruning, CRAIG, random_epoch."""
+"""Dynamic samplers: InfoBatch's pruning, CRAIG, random_epoch, and every sampler's run outputs
+(CREST's own rules and costs: test_crest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import torch
 
 from prunebench.config import load_schema, validate_config
 from prunebench.selection.dynamic import SamplerSetup
-from prunebench.selection.dynamic.crest_pool import LearnedPool
 from prunebench.selection.dynamic.infobatch import InfoBatchSampler
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
@@ -22,7 +22,8 @@ from prunebench.train.setup import set_up_run
 
 from .conftest import SCHEMA, digits_spec
 
-SMALL_CREST = {"subset_size": 120, "num_subsets": 2, "check_interval": 2, "drop": False}
+# CREST at the reference's defaults but small: 12 per class in each of 2 random subsets
+SMALL_CREST = {"subset_size": 120, "num_subsets": 2}
 
 
 def dynamic_options(sampler: str, **overrides) -> dict:
@@ -51,123 +52,6 @@ def train_with(digits_dir, method: str, fraction: float, spec: dict, seed: int =
                         timers=run.timers, generator=run.augment_generator, log=lambda _: None,
                         progress=False)
     return sampler, result, run
-
-
-def test_crest_trains_with_one_backward_per_step_outside_selection(digits_dir):
-    spec = spec_for("crest", epochs=2, **SMALL_CREST)
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("crest", run, spec, 0.3, None)
-    backward_calls = {"all": 0, "in_selection": 0}
-    run.model.head.register_full_backward_hook(
-        lambda *_: backward_calls.__setitem__("all", backward_calls["all"] + 1))
-    select = sampler.select
-
-    def counted_select(*args, **kwargs):
-        before = backward_calls["all"]
-        select(*args, **kwargs)
-        backward_calls["in_selection"] += backward_calls["all"] - before
-
-    sampler.select = counted_select
-    plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train, n_used=n_used,
-                      batch_size=64, epochs=2)
-    result = train_loop(run.model, run.data, sampler, plan, run.settings, device=run.device,
-                        timers=run.timers, generator=run.augment_generator, log=lambda _: None,
-                        progress=False)
-    assert result.steps == plan.total_steps == 2 * math.ceil(round(0.3 * 1347) / 64)
-    assert backward_calls["in_selection"] > 0  # the Hessian estimate happens at selection...
-    # ...and every training step is exactly one backward pass, no double backward
-    assert backward_calls["all"] - backward_calls["in_selection"] == result.steps
-
-
-def test_crest_check_forwards_only_the_random_subsets(digits_dir):
-    spec = spec_for("crest", epochs=2, **SMALL_CREST)
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("crest", run, spec, 0.3, None)
-    forwarded = {"n": 0}
-    run.model.register_forward_pre_hook(
-        lambda _module, args: forwarded.__setitem__("n", forwarded["n"] + len(args[0])))
-    sizes = []
-    check = sampler.check
-
-    def counted_check(ctx):
-        before = forwarded["n"]
-        value = check(ctx)
-        sizes.append(forwarded["n"] - before)
-        return value
-
-    sampler.check = counted_check
-    plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train, n_used=n_used,
-                      batch_size=64, epochs=2)
-    train_loop(run.model, run.data, sampler, plan, run.settings, device=run.device,
-               timers=run.timers, generator=run.augment_generator, log=lambda _: None,
-               progress=False)
-    subsets = SMALL_CREST["num_subsets"] * SMALL_CREST["subset_size"]
-    assert sizes and all(size == subsets for size in sizes)
-    assert subsets < run.data.n_train
-
-
-def test_smaller_tau_never_reselects_less_and_zero_reselects_at_every_check(digits_dir):
-    failed = {}
-    for tau in (0.0, 0.02, 0.2, 1e9):
-        spec = spec_for("crest", epochs=3, **{**SMALL_CREST, "tau": tau})
-        sampler, _, _ = train_with(digits_dir, "crest", 0.5, spec)
-        out = sampler.outputs()
-        failed[tau] = sum(r.reason == "check failed" for r in out.selections)
-        if tau == 0.0:
-            assert out.extra["checks"] > 0
-            assert failed[tau] == out.extra["checks"]
-    counts = [failed[t] for t in sorted(failed)]
-    assert counts == sorted(counts, reverse=True), failed
-    assert failed[1e9] == 0
-
-
-def test_learned_pool_respects_floors_and_orders_by_loss():
-    labels = torch.tensor([0] * 10 + [1] * 10)
-    pool = LearnedPool(labels, watch=2, thresh=0.5, class_floor=0.3, min_pool=0.5)
-    losses = torch.linspace(0.0, 0.4, 20)  # everything learned, class 0 the most
-    pool.record(torch.arange(20), losses)
-    assert len(pool.drop()) == 0  # one observation is not enough with watch=2
-    pool.record(torch.arange(20), losses)
-    dropped = pool.drop()
-    assert pool.size == 10  # min_pool = half of 20
-    per_class = torch.bincount(labels[pool.active], minlength=2)
-    assert (per_class >= 3).all()  # class floor: 30% of 10
-    assert set(dropped.tolist()) == set(range(7)) | {10, 11, 12}  # lowest losses first
-
-
-def test_crest_drop_keeps_floors_and_never_draws_dropped_examples(digits_dir):
-    spec = spec_for("crest", epochs=4, **{**SMALL_CREST, "drop": True, "drop_interval": 1,
-                                          "drop_watch": 1, "drop_thresh": 50.0,
-                                          "class_floor": 0.4, "min_pool": 0.6})
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("crest", run, spec, 0.3, None)
-    pool, dropped_so_far, violations, sizes = sampler.pool, set(), [], []
-    drop, draw = pool.drop, pool.draw
-
-    def recording_drop():
-        out = drop()
-        dropped_so_far.update(out.tolist())
-        sizes.append(pool.size)
-        return out
-
-    def checking_draw(size, generator):
-        picked = draw(size, generator)
-        violations.extend(set(picked.tolist()) & dropped_so_far)
-        return picked
-
-    pool.drop, pool.draw = recording_drop, checking_draw
-    plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train, n_used=n_used,
-                      batch_size=64, epochs=4)
-    train_loop(run.model, run.data, sampler, plan, run.settings, device=run.device,
-               timers=run.timers, generator=run.augment_generator, log=lambda _: None,
-               progress=False)
-    n = run.data.n_train
-    assert dropped_so_far, "the aggressive drop rule should have dropped something"
-    assert not violations
-    assert min(sizes) >= math.ceil(0.6 * n)
-    labels = run.data.train_y.cpu()
-    floors = torch.ceil(torch.bincount(labels).double() * 0.4).long()
-    assert (torch.bincount(labels[pool.active], minlength=len(floors)) >= floors).all()
 
 
 class _Ctx:
@@ -245,8 +129,13 @@ def test_run_training_writes_dynamic_outputs(tmp_path, digits_dir, method):
     if method in ("crest", "craig"):
         log = pd.read_csv(tmp_path / "selections.csv")
         assert list(log.columns) == ["step", "epoch", "reason", "rel_error", "pool_size",
-                                     "n_selected", "selection_s"]
+                                     "n_selected", "selection_s", "check_interval",
+                                     "num_coresets", "curvature_norm"]
         assert log.reason.iloc[0] == "initial"
+        crest_columns = log[["check_interval", "num_coresets", "curvature_norm"]]
+        # CREST fills them at every selection; CRAIG leaves them blank
+        assert crest_columns.notna().all().all() if method == "crest" else \
+            crest_columns.isna().all().all()
         picked = np.load(tmp_path / "selected.npz")
         assert len(picked["steps"]) == len(log) == len(picked["offsets"]) - 1
         assert picked["offsets"][-1] == len(picked["indices"]) == len(picked["weights"])
@@ -254,3 +143,4 @@ def test_run_training_writes_dynamic_outputs(tmp_path, digits_dir, method):
     if method == "crest":
         assert metrics["time"]["selection/hessian"] > 0
         assert counts["selection_backward_examples"] > 0
+        assert metrics["sampler"]["warmup_steps"] == math.ceil(round(0.3 * 1347) / 64)

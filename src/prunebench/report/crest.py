@@ -1,8 +1,10 @@
 """What CREST selected over training, from each run's selections.csv and selected.npz.
 
-Per selection: the steps since the previous one, the pool it chose from, and how hard the
-chosen examples were by the proxy runs' mean scores (EL2N; forgetting, whose +inf marks
-examples never learned: its mean is over finite values and the +inf share is given apart).
+Per selection: the steps since the previous one, the pool it chose from, the check interval
+and number of mini-batch coresets the adaptive rule set, the curvature norm of the quadratic
+model, and how hard the chosen examples were by the proxy runs' mean scores (EL2N; forgetting,
+whose +inf marks examples never learned: its mean is over finite values and the +inf share is
+given apart). Logs written before the curvature columns existed read as NaN there.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..errors import UserError
 DIFFICULTY_SCORES = ("el2n", "forgetting")
 SELECTION_COLUMNS = ["step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
                      "selection_s"]
+CURVATURE_COLUMNS = ["check_interval", "num_coresets", "curvature_norm"]  # optional
 
 
 def read_selection_log(run_dir: str | Path) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
@@ -48,8 +51,11 @@ def _finite_mean(values: np.ndarray) -> float:
 def selection_stats(table: pd.DataFrame, picked: list[np.ndarray],
                     scores: dict[str, np.ndarray]) -> pd.DataFrame:
     """One row per selection: step, reason, steps_since_previous (NaN for the first),
-    pool_size, n_selected, and mean_<score> of the picked examples (+ inf_share_<score>)."""
+    pool_size, n_selected, check_interval, num_coresets, curvature_norm (NaN when the log
+    lacks them), and mean_<score> of the picked examples (+ inf_share_<score>)."""
     out = table[SELECTION_COLUMNS].copy()
+    for column in CURVATURE_COLUMNS:
+        out[column] = table[column] if column in table else float("nan")
     out["steps_since_previous"] = out.step.diff()
     for name in DIFFICULTY_SCORES:
         if name not in scores:
@@ -79,31 +85,45 @@ def dataset_baseline(scores: dict[str, np.ndarray]) -> dict[str, float]:
 def crest_selections(runs: pd.DataFrame, scores: dict[str, np.ndarray],
                      method: str = "crest") -> pd.DataFrame:
     """Every selection of every `method` run in `runs` (summary rows of one dataset), with
-    fraction and seed columns; empty when no such run left a selection log."""
+    method, fraction and seed columns; empty when no such run left a selection log. `method`
+    may be a list (CREST and its named variants)."""
+    methods = [method] if isinstance(method, str) else list(method)
     frames = []
-    for run in runs[runs.method == method].itertuples():
+    for run in runs[runs.method.isin(methods)].itertuples():
         log = read_selection_log(run.run_dir)
         if log is None:
             continue
         stats = selection_stats(*log, scores)
-        frames.append(stats.assign(fraction=run.fraction, seed=run.seed,
+        frames.append(stats.assign(method=run.method, fraction=run.fraction, seed=run.seed,
                                    checks=getattr(run, "checks", float("nan"))))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def crest_run_table(selections: pd.DataFrame, baseline: dict[str, float]) -> pd.DataFrame:
-    """One row per run: selections, failed checks, steps between reselections (mean and
-    median), pool at start and end, selection seconds, and the picked examples' difficulty
-    (mean over selections) next to the training set's."""
+    """One row per run: selections, failed checks (count and share of checks), steps between
+    reselections (mean and median), the check interval and number of coresets (mean over
+    selections), the curvature norm at the first selection, its median and its last value,
+    pool at start and end, selection seconds, and the picked examples' difficulty (mean over
+    selections) next to the training set's."""
     if selections.empty:
         return pd.DataFrame()
+    if "method" not in selections:
+        selections = selections.assign(method="crest")
     rows = []
-    for (fraction, seed), run in selections.groupby(["fraction", "seed"]):
-        row = {"fraction": fraction, "seed": seed, "selections": len(run),
-               "checks": run.checks.iloc[0],
-               "check_failed": int((run.reason == "check failed").sum()),
+    for (method, fraction, seed), run in selections.groupby(["method", "fraction", "seed"]):
+        failed = int((run.reason == "check failed").sum())
+        checks = run.checks.iloc[0]
+        norm = run.curvature_norm.dropna()
+        row = {"method": method, "fraction": fraction, "seed": seed, "selections": len(run),
+               "checks": checks, "check_failed": failed,
+               "checks_failed_share": failed / checks if checks and checks > 0 else float("nan"),
                "mean_steps_between": run.steps_since_previous.mean(),
                "median_steps_between": run.steps_since_previous.median(),
+               "mean_check_interval": run.check_interval.mean(),
+               "mean_num_coresets": run.num_coresets.mean(),
+               "curvature_first": norm.iloc[0] if len(norm) else float("nan"),
+               "curvature_median": norm.median() if len(norm) else float("nan"),
+               "curvature_last": norm.iloc[-1] if len(norm) else float("nan"),
                "pool_first": int(run.pool_size.iloc[0]), "pool_last": int(run.pool_size.iloc[-1]),
                "selection_s": run.selection_s.sum()}
         for column, value in baseline.items():

@@ -12,6 +12,7 @@ from .figures import figure, to_svg
 
 REASON_MARKERS = {"initial": "*", "check failed": "o", "epoch start": "^"}
 SEED_LINES = ["-", "--", ":", "-."]
+VARIANT_MARKERS = ["o", "s", "^", "D"]  # CREST and its named variants, in the curvature panel
 
 
 def _fraction_colors(fractions) -> dict[float, str]:
@@ -22,12 +23,17 @@ def _fraction_colors(fractions) -> dict[float, str]:
 
 
 def crest_selection(selections: pd.DataFrame, baseline: dict[str, float]) -> str:
-    """Four panels against the optimizer step: steps since the previous selection (marker:
-    why it was re-selected), pool size, and the mean EL2N and mean forgetting score of the
+    """Six panels against the optimizer step: steps since the previous selection (marker: why
+    it was re-selected), pool size, the quadratic model's curvature norm and the check interval
+    the adaptive rule set at each selection, and the mean EL2N and mean forgetting score of the
     examples picked (dashed: the whole training set's mean)."""
     colors = _fraction_colors(selections.fraction)
-    with figure(9, 6, nrows=2, ncols=2, sharex=True) as (fig, axes):
+    if "method" not in selections:
+        selections = selections.assign(method="crest")
+    several = selections.method.nunique() > 1
+    with figure(9, 9, nrows=3, ncols=2, sharex=True) as (fig, axes):
         gaps, pool = axes[0, 0], axes[0, 1]
+        curvature, interval = axes[1, 0], axes[1, 1]
         for reason, marker in REASON_MARKERS.items():
             shown = selections[(selections.reason == reason)
                                & selections.steps_since_previous.notna()]
@@ -41,16 +47,30 @@ def crest_selection(selections: pd.DataFrame, baseline: dict[str, float]) -> str
         else:
             gaps.text(0.5, 0.5, "one selection per run: nothing re-selected", ha="center",
                       va="center", transform=gaps.transAxes)
-        for (fraction, seed), run in selections.groupby(["fraction", "seed"]):
+        methods = sorted(selections.method.unique())
+        for (method, fraction, seed), run in selections.groupby(["method", "fraction", "seed"]):
             style = {"color": colors[fraction], "linestyle": SEED_LINES[int(seed) % 4]}
-            pool.plot(run.step, run.pool_size, drawstyle="steps-post",
-                      label=f"f={fraction:g} seed {seed}", **style)
-            for ax, name in zip(axes[1], DIFFICULTY_SCORES, strict=True):
+            marker = VARIANT_MARKERS[methods.index(method) % len(VARIANT_MARKERS)]
+            label = f"{method} " * several + f"f={fraction:g} seed {seed}"
+            pool.plot(run.step, run.pool_size, drawstyle="steps-post", label=label, **style)
+            if run.curvature_norm.notna().any():
+                curvature.plot(run.step, run.curvature_norm, marker=marker, markersize=3,
+                               **style)
+                interval.plot(run.step, run.check_interval, drawstyle="steps-post", **style)
+            for ax, name in zip(axes[2], DIFFICULTY_SCORES, strict=True):
                 if f"mean_{name}" in run:
                     ax.plot(run.step, run[f"mean_{name}"], marker=".", **style)
         pool.set_ylabel("pool size (examples)")
-        pool.legend(loc="lower left")
-        for ax, name in zip(axes[1], DIFFICULTY_SCORES, strict=True):
+        pool.legend(loc="lower left", fontsize="small")
+        curvature.set_ylabel("curvature norm at selection")
+        interval.set_ylabel("check interval set (steps)")
+        for ax in (curvature, interval):
+            if not ax.lines:
+                ax.text(0.5, 0.5, "not recorded (a log from before the adaptive rule)",
+                        ha="center", va="center", transform=ax.transAxes)
+        if curvature.lines and (selections.curvature_norm > 0).all():
+            curvature.set_yscale("log")
+        for ax, name in zip(axes[2], DIFFICULTY_SCORES, strict=True):
             ax.set_xlabel("optimizer step")
             label = "mean forgetting events (finite)" if name == "forgetting" else "mean EL2N"
             ax.set_ylabel(f"{label} of selected")

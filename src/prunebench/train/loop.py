@@ -2,7 +2,8 @@
 
 SGD with momentum and weight decay, a warm-up + schedule stretched over `schedule_steps`,
 batched augmentation, evaluation after every epoch, phase timers, and callbacks that let
-proxy runs record scores without the loop knowing about them.
+proxy runs record scores without the loop knowing about them. A batch may scale its step's lr
+(`Batch.lr_scale`); at an lr of 0 the forward and backward run but the optimizer step is skipped.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         model.train()
         # the lr of the epoch's first step (at step 0 it does not depend on the epoch's length)
         ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
-                          lr=learning_rate.at(epoch, 0, plan.steps_per_epoch))
+                          lr=learning_rate.at(epoch, 0, plan.steps_per_epoch),
+                          augment=settings.augment, augment_generator=generator)
         with timers.phase("selection"):
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
@@ -147,10 +149,11 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         for i in range(steps_in_epoch):
             ctx.step = result.steps
             ctx.lr = learning_rate.at(epoch, i, steps_in_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = ctx.lr
             with timers.phase("selection"):
                 batch = sampler.next_batch(ctx)
+            step_lr = ctx.lr * batch.lr_scale
+            for group in optimizer.param_groups:
+                group["lr"] = step_lr
             with timers.phase("training"):
                 x, y = data.train_batch(batch.indices, settings.augment, generator)
                 with autocast(device):
@@ -160,7 +163,8 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                 loss = weighted.mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
+                if step_lr > 0:  # at lr 0 neither weight decay nor momentum may move anything
+                    optimizer.step()
             sampler.observe(batch.indices, losses.detach())
             for callback in callbacks:
                 callback.on_batch(batch.indices, logits.detach(), y)

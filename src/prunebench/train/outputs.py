@@ -12,7 +12,7 @@ from ..atomic import save_npz, write_json, write_text
 from .samplers import SelectionRecord
 
 SELECTION_COLUMNS = ("step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
-                     "selection_s")
+                     "selection_s", "check_interval", "num_coresets", "curvature_norm")
 
 
 def history_csv(rows: list[dict]) -> str:
@@ -35,14 +35,21 @@ def write_run_outputs(out_dir: str | Path, history: list[dict], metrics: dict) -
 
 def selections_csv(records: list[SelectionRecord]) -> str:
     rows = [{"step": r.step, "epoch": r.epoch, "reason": r.reason,
-             "rel_error": "" if r.rel_error is None else f"{r.rel_error:.6g}",
+             "rel_error": _blank_or(r.rel_error, "{:.6g}"),
              "pool_size": r.pool_size, "n_selected": len(r.indices),
-             "selection_s": f"{r.seconds:.6f}"} for r in records]
+             "selection_s": f"{r.seconds:.6f}",
+             "check_interval": _blank_or(r.check_interval, "{}"),
+             "num_coresets": _blank_or(r.num_coresets, "{}"),
+             "curvature_norm": _blank_or(r.curvature_norm, "{:.6g}")} for r in records]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _blank_or(value, form: str) -> str:
+    return "" if value is None else form.format(value)
 
 
 def write_selection_log(out_dir: str | Path, records: list[SelectionRecord]) -> None:

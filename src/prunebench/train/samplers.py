@@ -18,6 +18,10 @@ from torch import Tensor
 class Batch:
     indices: Tensor  # int64 dataset indices of the mini-batch
     weights: Tensor | None = None  # per-example loss weights (mean 1), None = plain mean
+    # multiplies the schedule's lr for this step; at an lr of 0 the loop still runs the forward
+    # and backward (the compute is spent) but skips the optimizer step, so the weights and the
+    # momentum buffers stay as they are (CREST's warm-up epoch at lr 0)
+    lr_scale: float = 1.0
 
 
 @dataclass
@@ -30,6 +34,10 @@ class StepContext:
     epoch: int
     step: int
     lr: float = 0.0  # learning rate of the coming step (GLISTER's virtual step uses it)
+    # the loop's augmentation, for a sampler that forwards batches exactly as training does
+    # (CREST's quadratic model); drawing from the generator moves the loop's augmentation stream
+    augment: dict = field(default_factory=dict)
+    augment_generator: torch.Generator | None = None
 
 
 @dataclass
@@ -44,6 +52,11 @@ class SelectionRecord:
     indices: Tensor  # int64 dataset indices, in selection order
     weights: Tensor  # float32 loss weights of those indices
     seconds: float
+    # CREST: the check interval set after this selection, the number of mini-batch coresets it
+    # built, and its curvature norm (None for other samplers: blank in selections.csv)
+    check_interval: int | None = None
+    num_coresets: int | None = None
+    curvature_norm: float | None = None
 
 
 @dataclass

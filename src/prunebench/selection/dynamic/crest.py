@@ -1,20 +1,26 @@
-"""CREST (Yang, Kang, Mirzasoleiman, ICML 2023): mini-batch coresets from random subsets,
-re-picked when a quadratic model of the loss stops fitting; learned examples dropped.
+"""CREST (Yang, Kang, Mirzasoleiman, ICML 2023) as its reference code runs it (METHODS.md, CREST).
 
-Selection (METHODS.md, steps 1-4): draw m class-stratified random subsets R_1..R_m of size r
-from the active pool; forward them once in eval mode to get the last-layer gradient proxy
-softmax(f(x)) - onehot(y) and their losses; per subset and class, greedy facility location picks
-ceil(B / C) medoids weighted by the points nearest to each, giving m weighted mini-batches of
-about B examples (weights normalised to mean 1). A quadratic model of the loss is fitted at
-that point. Training cycles through the m coresets, one optimizer step each. Every
-`check_interval` steps the loss on the same random subsets (one forward over m * r examples,
-never the whole training set) is compared with the model's prediction; when
-|true - approx| > tau * true the coresets are selected again. As in the reference code, the
-first epoch trains on the initial coresets without checks (at initialisation the loss moves
-too fast for any quadratic model), and they are re-picked once at the start of epoch 2 (every
-epoch with `reselect_each_epoch`); checks run from then on. The reference code's faults
-(a second backward on every step, checks over the whole training set) are not copied: the
-training step is the loop's single backward, and the Hessian is estimated at selection only.
+S = ceil(f*N / B), one budget epoch of steps.
+1. Warm-up: steps 0..S-1 are uniform random mini-batches of all N (weight 1), at lr 0 by
+   default as the reference's scheduler gives them (forward and backward run, the optimizer
+   step is skipped); the first selection is at step S.
+2. Selection: m class-stratified random subsets of the pool (ceil(r/C) per class), one
+   eval-mode forward of their union (un-augmented) for the losses and the last-layer proxy,
+   per subset and class facility-location medoids (crest_coresets.py).
+3. Training: batches of B from the shuffled union of the m coresets with their weights,
+   pass after pass while the checks pass (a pass's last batch is |union| mod B examples, as
+   the reference's DataLoader gives it; `train_batches: per_coreset` trains one whole coreset
+   per step instead).
+4. Quadratic model fitted at once over the coreset union (crest_quadratic.py): AdaHessian
+   moments kept across selections, train mode on augmented batches (the reference's choices).
+5. Check every `check_interval` steps: the eval-mode loss of the same random subsets against
+   the model's prediction at theta_now - theta_at_selection; |true - approx| > tau * true
+   selects again at this step.
+6. Adaptive interval and m: after every selection but the first, check_interval =
+   ceil(initial curvature norm / norm * interval_mul), m = min(check_interval * batch_num_mul, S).
+7. Learned examples (off by default, as in the reference): crest_pool.py.
+Corrections to the reference (METHODS.md, "faults"): one backward per training step, checks that
+forward only the random subsets, delta as a parameter difference, synchronised timers.
 """
 
 from __future__ import annotations
@@ -27,170 +33,254 @@ import torch.nn.functional as F
 
 from ...options import option
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
-from ..facility_location import greedy_facility_location
-from .common import SamplerSetup, Stopwatch, error_vectors, eval_logits, normalise_weights
-from .crest_pool import LearnedPool
-from .crest_quadratic import QuadraticModel, fit_quadratic, flat_parameters
+from .common import SamplerSetup, Stopwatch, WeightedPasses, error_vectors, eval_logits
+from .crest_coresets import minibatch_coresets
+from .crest_pool import CrestPool
+from .crest_quadratic import AdaHessianMoments, QuadraticModel, fit_quadratic, flat_parameters
 
 
 @dataclass(frozen=True)
 class CrestOptions:
-    subset_size: int = option(500, "r - examples in each class-stratified random subset (paper - "
-                              "1% of N, 500 on CIFAR-10)", minimum=2)
-    num_subsets: int = option(5, "m - random subsets (hence weighted mini-batch coresets) per "
-                              "selection", minimum=1)
-    tau: float = option(0.1, "reselect when |true - approx| > tau * true at a check (relative "
-                        "error of the quadratic model)", minimum=0)
-    check_interval: int = option(10, "steps between checks of the quadratic model (each check = "
-                                 "one forward over the m random subsets)", minimum=1)
-    hessian_probes: int = option(1, "Rademacher probes of the Hutchinson diagonal-Hessian "
-                                 "estimate, at selection time only", minimum=1)
-    reselect_each_epoch: bool = option(False, "also reselect at the start of every epoch")
-    drop: bool = option(True, "drop learned examples from the pool (METHODS.md, CREST step 7)")
-    drop_interval: int = option(20, "epochs between drops", minimum=1)
-    drop_watch: int = option(5, "an example is learned when its last drop_watch recorded losses "
-                             "are all below drop_thresh", minimum=1)
-    drop_thresh: float = option(0.1, "loss below which an observation counts as learned",
-                                minimum=0)
-    class_floor: float = option(0.1, "never shrink a class below this fraction of its size",
-                                minimum=0, maximum=1)
-    min_pool: float = option(0.2, "never shrink the pool below this fraction of N", minimum=0,
+    subset_size: float = option(
+        0.01, "r - examples per random subset, ceil(r/C) per class; below 1 a fraction of N, "
+        "from 1 a count (reference random_subset_size 0.01, i.e. 500 of CIFAR-10)",
+        exclusiveMinimum=0)
+    num_subsets: int = option(
+        5, "m - random subsets, one mini-batch coreset each, per selection; with adaptive, "
+        "until the first update (reference num_minibatch_coreset 5)", minimum=1)
+    tau: float = option(0.1, "select again when |true - approx| > tau * true at a check "
+                        "(reference check_thresh_factor 0.1)", minimum=0)
+    check_interval: int = option(
+        1, "steps between checks of the quadratic model; with adaptive, until the first update "
+        "(reference check_interval 1)", minimum=1)
+    adaptive: bool = option(
+        True, "after every selection but the first set check_interval = ceil(initial curvature "
+        "norm / curvature norm * interval_mul) and m = min(check_interval * batch_num_mul, S) "
+        "(the reference's rule; false keeps both fixed)")
+    interval_mul: float = option(1.0, "scales the adaptive check interval (reference "
+                                 "interval_mul 1)", exclusiveMinimum=0)
+    batch_num_mul: float = option(5.0, "coresets per step of check interval, adaptive m "
+                                  "(reference batch_num_mul 5)", exclusiveMinimum=0)
+    curvature: str = option(
+        "adahessian", "diagonal curvature of the quadratic model - adahessian (reference "
+        "approx_moment - AdaHessian moments kept across selections) or hutchinson (signed, "
+        "no state)", choices=("adahessian", "hutchinson"))
+    curvature_mode: str = option(
+        "train", "fit the quadratic model in train mode on augmented batches (the reference) or "
+        "in eval mode on un-augmented ones", choices=("train", "eval"))
+    hessian_probes: int = option(1, "Rademacher probes averaged per batch of the curvature fit "
+                                 "(the reference uses 1)", minimum=1)
+    train_batches: str = option(
+        "union", "union (the reference - shuffled batches of B from the union of the m coresets, "
+        "the last of a pass shorter) or per_coreset (one whole coreset per step, in turn - our "
+        "earlier variant)", choices=("union", "per_coreset"))
+    warmup: bool = option(True, "train the first ceil(f*N/B) steps on uniform random batches "
+                          "of all N and select after them (the reference's first epoch)")
+    warmup_lr: str = option(
+        "zero", "lr of the warm-up steps - zero (the reference's scheduler starts at lr 0; "
+        "forward and backward run, no optimizer step) or schedule (the run's schedule)",
+        choices=("zero", "schedule"))
+    drop: bool = option(False, "drop learned examples from the pool (reference drop_learned, "
+                        "off; the paper's Table 6 turns it on)")
+    drop_interval: int = option(20, "recompute the pool at every selection of each epoch whose "
+                                "number is a multiple of this (reference drop_interval 20)",
+                                minimum=1)
+    drop_watch: int = option(5, "slots of the loss watch table, one per epoch modulo this "
+                             "(reference watch_interval 5)", minimum=1)
+    drop_thresh: float = option(0.1, "an example stays while some recorded loss exceeds this "
+                                "(reference drop_thresh 0.1)", minimum=0)
+    min_pool: float = option(0.8, "apply a new pool only if it holds more than this fraction of "
+                             "N (reference min_train_size 40,000 of 50,000)", minimum=0,
                              maximum=1)
+
+
+def adapted_interval(initial_norm: float, norm: float, interval_mul: float, batch_num_mul: float,
+                     steps_per_epoch: int) -> tuple[int, int]:
+    """(check_interval, m) after a selection whose curvature norm is `norm` (step 6)."""
+    interval = max(1, math.ceil(initial_norm / max(norm, 1e-30) * interval_mul))
+    return interval, max(1, min(math.ceil(interval * batch_num_mul), steps_per_epoch))
+
+
+class CoresetCycle:
+    """One whole mini-batch coreset per step, the m coresets in turn, round and round."""
+
+    def __init__(self):
+        self.parts: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.cursor = 0
+
+    def reset(self, indices, weights, sizes: list[int]) -> None:
+        self.parts = list(zip(indices.split(sizes), weights.split(sizes), strict=True))
+        self.cursor = 0
+
+    def next(self) -> Batch:
+        indices, weights = self.parts[self.cursor % len(self.parts)]
+        self.cursor += 1
+        return Batch(indices, weights)
+
+    def state_dict(self) -> dict:
+        return {"parts": self.parts, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.parts, self.cursor = state["parts"], state["cursor"]
 
 
 class CrestSampler(BaseSampler):
     Options = CrestOptions
 
     def __init__(self, setup: SamplerSetup):
-        o = setup.options
+        o = self.options = setup.options
         self.setup = setup
-        self.r, self.m = o.subset_size, o.num_subsets
-        self.tau, self.check_interval = o.tau, o.check_interval
-        self.probes, self.reselect_each_epoch = o.hessian_probes, o.reselect_each_epoch
-        self.drop_enabled, self.drop_interval = o.drop, o.drop_interval
-        self.per_class = math.ceil(setup.batch_size / setup.num_classes)
-        self.pool = LearnedPool(setup.labels, watch=o.drop_watch, thresh=o.drop_thresh,
-                                class_floor=o.class_floor, min_pool=o.min_pool)
-        self.labels_cpu = setup.labels.cpu()
-        self.coresets: list[tuple[torch.Tensor, torch.Tensor]] = []
+        n, classes = setup.n_train, setup.num_classes
+        r = o.subset_size * n if o.subset_size < 1 else o.subset_size
+        self.steps_per_epoch = math.ceil(setup.n_budget / setup.batch_size)  # S
+        self.pool = CrestPool(setup.labels, classes, per_class=math.ceil(r / classes),
+                              watch=o.drop_watch, thresh=o.drop_thresh, min_pool=o.min_pool)
+        self.per_class_medoids = math.ceil(setup.batch_size / classes)
+        self.interval, self.m = o.check_interval, o.num_subsets
+        self.initial_norm: float | None = None
+        self.moments = AdaHessianMoments() if o.curvature == "adahessian" else None
+        self.warmup_passes = WeightedPasses(setup.batch_size, setup.generator)
+        self.warmup_passes.reset(torch.arange(n, device=setup.labels.device), None)
+        self.passes = (CoresetCycle() if o.train_batches == "per_coreset"
+                       else WeightedPasses(setup.batch_size, setup.generator))
         self.random_union: torch.Tensor | None = None
         self.quadratic: QuadraticModel | None = None
-        self.cursor = 0  # coreset to train on next
-        self.since_selection = 0  # steps trained on the current coresets
+        self.since_selection = 0
         self.records: list[SelectionRecord] = []
-        self.forward_examples = 0
-        self.backward_examples = 0
-        self.checks = 0
-        self.dropped_at: list[tuple[int, int]] = []  # (epoch, examples dropped)
+        self.counts = {"forward_examples": 0, "backward_examples": 0, "checks": 0,
+                       "checks_failed": 0, "warmup_steps": 0}
+        self.drops: list[dict] = []
 
     # -- the sampler protocol -------------------------------------------------------------
-    def start_epoch(self, ctx: StepContext) -> None:
-        if self.drop_enabled and ctx.epoch > 1 and (ctx.epoch - 1) % self.drop_interval == 0:
-            with ctx.timers.phase("selection/drop"):
-                dropped = self.pool.drop()
-            self.dropped_at.append((ctx.epoch, len(dropped)))
-        if not self.coresets:
-            self.select(ctx, "initial", None)
-        elif self.reselect_each_epoch or ctx.epoch == 2:
-            self.select(ctx, "epoch start", None)
-
     def next_batch(self, ctx: StepContext) -> Batch:
-        checking = ctx.epoch > 1  # the first epoch runs on the initial coresets, unchecked
-        if checking and self.since_selection and self.since_selection % self.check_interval == 0:
+        if self.quadratic is None:
+            if self.options.warmup and ctx.step < self.steps_per_epoch:
+                self.counts["warmup_steps"] += 1
+                batch = self.warmup_passes.next()
+                scale = 0.0 if self.options.warmup_lr == "zero" else 1.0
+                return Batch(batch.indices, None, lr_scale=scale)
+            self.select(ctx, "initial", None)
+        elif self.since_selection and self.since_selection % self.interval == 0:
             rel_error = self.check(ctx)
-            if rel_error > self.tau:
+            if rel_error > self.options.tau:
+                self.counts["checks_failed"] += 1
                 self.select(ctx, "check failed", rel_error)
-        indices, weights = self.coresets[self.cursor % len(self.coresets)]
-        self.cursor += 1
         self.since_selection += 1
-        return Batch(indices, weights)
+        return self.passes.next()
 
     def outputs(self) -> SamplerOutputs:
         return SamplerOutputs(
-            forward_examples=self.forward_examples, backward_examples=self.backward_examples,
-            selections=list(self.records),
-            extra={"checks": self.checks, "selections": len(self.records),
-                   "pool_size_final": self.pool.size, "dropped": self.pool.dropped_total,
-                   "drops": [{"epoch": e, "dropped": d} for e, d in self.dropped_at]})
+            forward_examples=self.counts["forward_examples"],
+            backward_examples=self.counts["backward_examples"], selections=list(self.records),
+            extra={"checks": self.counts["checks"], "checks_failed": self.counts["checks_failed"],
+                   "selections": len(self.records), "warmup_steps": self.counts["warmup_steps"],
+                   "initial_curvature_norm": self.initial_norm,
+                   "check_interval_final": self.interval, "num_coresets_final": self.m,
+                   "pool_size_final": self.pool.size,
+                   "dropped": sum(d["dropped"] for d in self.drops), "drops": list(self.drops)})
 
-    # -- selection and the quadratic check ------------------------------------------------
+    # -- selection, the quadratic model and its check -------------------------------------
     def select(self, ctx: StepContext, reason: str, rel_error: float | None) -> None:
-        s, device = self.setup, self.setup.labels.device
+        s, o, device = self.setup, self.options, self.setup.labels.device
+        pool_size = self.pool.size
         with Stopwatch(device) as watch:
             with ctx.timers.phase("selection/proxy"):
-                subsets = [self.pool.draw(self.r, s.generator) for _ in range(self.m)]
+                subsets = [self.pool.draw(s.generator) for _ in range(self.m)]
                 union = torch.cat(subsets).to(device)
                 logits = eval_logits(ctx.model, ctx.data, union, s.eval_batch_size)
                 labels = s.labels[union]
                 losses = F.cross_entropy(logits, labels, reduction="none")
                 proxies = error_vectors(logits, labels)
-                self.forward_examples += len(union)
-                self.pool.record(union, losses)
+                self.counts["forward_examples"] += len(union)
+            if o.drop:
+                with ctx.timers.phase("selection/drop"):
+                    self._learned_examples(ctx.epoch, ctx.step, union, losses)
             with ctx.timers.phase("selection/facility_location"):
-                self.coresets = self._coresets(subsets, proxies)
+                core, weights, sizes = minibatch_coresets(subsets, proxies, s.labels,
+                                                          self.per_class_medoids)
             with ctx.timers.phase("selection/hessian"):
-                core = torch.cat([c[0] for c in self.coresets])
-                core_w = torch.cat([c[1] for c in self.coresets])
-                self.quadratic = fit_quadratic(
-                    ctx.model, ctx.data, core, core_w, loss0=float(losses.mean()),
-                    probes=self.probes, chunk=s.eval_batch_size, generator=s.generator)
-                self.forward_examples += len(core)
-                self.backward_examples += len(core) * (1 + self.probes)
+                self.quadratic = self._fit(ctx, core, weights, float(losses.mean()))
+        num_coresets = self.m
+        self._adapt(self.quadratic.curvature_norm)
         self.random_union = union
-        self.cursor, self.since_selection = 0, 0
+        if isinstance(self.passes, CoresetCycle):
+            self.passes.reset(core, weights, sizes)
+        else:
+            self.passes.reset(core, weights)
+        self.since_selection = 0
         self.records.append(SelectionRecord(
             step=ctx.step, epoch=ctx.epoch, reason=reason, rel_error=rel_error,
-            pool_size=self.pool.size, indices=core.cpu(), weights=core_w.cpu(),
-            seconds=watch.seconds))
+            pool_size=pool_size, indices=core.cpu(), weights=weights.cpu(),
+            seconds=watch.seconds, check_interval=self.interval, num_coresets=num_coresets,
+            curvature_norm=self.quadratic.curvature_norm))
 
-    def _coresets(self, subsets, proxies) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per random subset and class, facility-location medoids weighted by cluster size."""
-        picked, start = [], 0
-        for subset in subsets:
-            subset = subset.to(proxies.device)
-            rows = proxies[start:start + len(subset)]
-            start += len(subset)
-            subset_labels = self.setup.labels[subset]
-            parts, weights = [], []
-            for label in torch.unique(subset_labels):
-                members = torch.nonzero(subset_labels == label).flatten()
-                chosen, counts = greedy_facility_location(rows[members], self.per_class)
-                parts.append(subset[members[chosen]])
-                weights.append(counts.float())
-            picked.append((torch.cat(parts), torch.cat(weights)))
-        # weights normalised to mean 1 over the whole selection
-        sizes = [len(p[0]) for p in picked]
-        all_weights = normalise_weights(torch.cat([p[1] for p in picked]))
-        return [(p[0], w) for p, w in zip(picked, all_weights.split(sizes), strict=True)]
+    def _fit(self, ctx: StepContext, core, weights, loss0: float) -> QuadraticModel:
+        """The quadratic model over the coreset union in shuffled batches of B."""
+        s, o = self.setup, self.options
+        train = o.curvature_mode == "train"
+        order = torch.randperm(len(core), generator=s.generator).to(core.device)
+
+        def batches():
+            for start in range(0, len(order), s.batch_size):
+                take = order[start:start + s.batch_size]
+                idx = core[take]
+                if train:
+                    x, y = ctx.data.train_batch(idx, ctx.augment, ctx.augment_generator)
+                else:
+                    x, y = next(ctx.data.eval_batches("train", len(idx), idx))
+                yield x, y, weights[take]
+
+        quadratic = fit_quadratic(ctx.model, batches(), loss0=loss0, moments=self.moments,
+                                  probes=o.hessian_probes, generator=s.generator, train=train)
+        self.counts["forward_examples"] += len(core)
+        self.counts["backward_examples"] += len(core) * (1 + o.hessian_probes)
+        return quadratic
+
+    def _adapt(self, norm: float) -> None:
+        o = self.options
+        if self.initial_norm is None:
+            self.initial_norm = norm  # the first selection anchors the rule
+        elif o.adaptive:
+            self.interval, self.m = adapted_interval(self.initial_norm, norm, o.interval_mul,
+                                                     o.batch_num_mul, self.steps_per_epoch)
+
+    def _learned_examples(self, epoch: int, step: int, union, losses) -> None:
+        self.pool.record(epoch, union, losses)
+        if epoch % self.options.drop_interval == 0:
+            dropped = self.pool.update()
+            self.drops.append({"epoch": epoch, "step": step, "dropped": dropped,
+                               "pool_size": self.pool.size})
 
     def check(self, ctx: StepContext) -> float:
         """Relative error of the quadratic model on the random subsets (one forward of them)."""
         with ctx.timers.phase("selection/check"):
             union = self.random_union
             logits = eval_logits(ctx.model, ctx.data, union, self.setup.eval_batch_size)
-            losses = F.cross_entropy(logits, self.setup.labels[union], reduction="none")
-            self.forward_examples += len(union)
-            self.checks += 1
-            self.pool.record(union, losses)
-            true = float(losses.mean())
+            true = float(F.cross_entropy(logits, self.setup.labels[union]))
+            self.counts["forward_examples"] += len(union)
+            self.counts["checks"] += 1
             approx = self.quadratic.predict(flat_parameters(ctx.model))
         return abs(true - approx) / max(true, 1e-12)
 
     # -- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"pool": self.pool.state_dict(), "coresets": self.coresets,
+        return {"pool": self.pool.state_dict(), "passes": self.passes.state_dict(),
+                "warmup_passes": self.warmup_passes.state_dict(),
                 "random_union": self.random_union,
                 "quadratic": self.quadratic.state_dict() if self.quadratic else None,
-                "cursor": self.cursor, "since_selection": self.since_selection,
-                "records": self.records, "forward_examples": self.forward_examples,
-                "backward_examples": self.backward_examples, "checks": self.checks,
-                "dropped_at": self.dropped_at}
+                "moments": self.moments.state_dict() if self.moments else None,
+                "interval": self.interval, "m": self.m, "initial_norm": self.initial_norm,
+                "since_selection": self.since_selection, "records": self.records,
+                "counts": dict(self.counts), "drops": list(self.drops)}
 
     def load_state_dict(self, state: dict) -> None:
         self.pool.load_state_dict(state["pool"])
-        self.coresets, self.random_union = state["coresets"], state["random_union"]
+        self.passes.load_state_dict(state["passes"])
+        self.warmup_passes.load_state_dict(state["warmup_passes"])
         quadratic = state["quadratic"]
         self.quadratic = QuadraticModel.from_state(quadratic) if quadratic else None
-        for key in ("cursor", "since_selection", "records", "forward_examples",
-                    "backward_examples", "checks", "dropped_at"):
+        if self.moments is not None:
+            self.moments.load_state_dict(state["moments"])
+        for key in ("random_union", "interval", "m", "initial_norm", "since_selection",
+                    "records", "counts", "drops"):
             setattr(self, key, state[key])

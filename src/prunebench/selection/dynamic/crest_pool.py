@@ -1,97 +1,77 @@
-"""CREST's active pool: which examples may still be drawn, and the rule that drops learned ones.
+"""CREST's active pool: its class-stratified random subsets and the learned-example rule.
 
-Losses are recorded whenever an example is scored inside a random subset (at a selection or a
-check). An example is *learned* when its last `watch` recorded losses are all below `thresh`.
-A drop removes learned examples from the pool, most-learned first (lowest worst recent loss),
-but never shrinks a class below `class_floor` of its size nor the pool below `min_pool` of N.
-Dropped examples are never drawn again. Everything here lives on the CPU (N small integers).
+Random subsets (METHODS.md, CREST step 2; reference `_select_random_set`): ceil(r/C) distinct
+examples of every class of the pool (a class with fewer gives all it has).
+
+Learned examples (step 7; reference `_drop_learned_data`, called inside every selection when
+`drop_learned` is on): the selection's random-subset losses are written into slot
+(epoch mod watch) of a watch table (-1: never recorded). In an epoch whose number is a multiple
+of `drop_interval`, every selection recomputes the pool: the examples with some recorded loss
+above `thresh`, plus the examples never recorded; a class left with no more than ceil(r/C)
+examples keeps its current members; the new pool replaces the old only if it holds more than
+`min_pool` x N examples. Epochs here are the loop's 1-based numbers, the reference's are
+0-based: its slot `epoch % watch` and test `(epoch + 1) % drop_interval == 0` are our
+`(epoch - 1) % watch` and `epoch % drop_interval == 0`. The reference builds the new pool from
+all N examples; we intersect it with the current pool, which gives the same set (a dropped
+example is never drawn again, so its table column keeps the losses that dropped it) and makes
+"dropped examples never return" hold by construction. Everything here lives on the CPU.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from .common import stratified_draw
 
-
-class LearnedPool:
-    def __init__(self, labels: Tensor, *, watch: int, thresh: float, class_floor: float,
-                 min_pool: float):
+class CrestPool:
+    def __init__(self, labels: Tensor, num_classes: int, *, per_class: int, watch: int,
+                 thresh: float, min_pool: float):
         self.labels = labels.cpu().long()
-        n = len(self.labels)
-        self.watch, self.thresh = watch, thresh
-        self.active = torch.ones(n, dtype=torch.bool)
-        self.recent = torch.full((n, watch), float("inf"))  # ring buffer of recorded losses
-        self.observed = torch.zeros(n, dtype=torch.long)
-        self.class_sizes = torch.bincount(self.labels)
-        self.class_min = torch.ceil(self.class_sizes.double() * class_floor).long()
-        self.pool_min = math.ceil(n * min_pool)
-        self.dropped_total = 0
+        self.num_classes = num_classes
+        self.per_class, self.thresh = per_class, thresh
+        self.min_size = min_pool * len(self.labels)  # the new pool must hold more than this
+        self.active = torch.ones(len(self.labels), dtype=torch.bool)
+        self.table = torch.full((watch, len(self.labels)), -1.0)  # -1: not recorded
 
     @property
     def size(self) -> int:
         return int(self.active.sum())
 
-    def members(self) -> Tensor:
-        return torch.nonzero(self.active).flatten()
+    def draw(self, generator: torch.Generator) -> Tensor:
+        """ceil(r/C) distinct active examples of every class (CPU int64, class by class)."""
+        picked = []
+        for label in range(self.num_classes):
+            members = torch.nonzero(self.active & (self.labels == label)).flatten()
+            picked.append(members[torch.randperm(len(members), generator=generator)
+                                  [:self.per_class]])
+        return torch.cat(picked)
 
-    def draw(self, size: int, generator: torch.Generator) -> Tensor:
-        """A class-stratified random subset of the active pool (CPU int64)."""
-        return stratified_draw(self.members(), self.labels, size, generator)
+    def record(self, epoch: int, indices: Tensor, losses: Tensor) -> None:
+        """Write the losses of `indices` into the slot of (1-based) `epoch`."""
+        slot = (epoch - 1) % self.table.shape[0]
+        self.table[slot, indices.cpu()] = losses.detach().float().cpu()
 
-    def record(self, indices: Tensor, losses: Tensor) -> None:
-        """Remember the losses just computed for `indices` (duplicates: one observation)."""
-        indices = indices.cpu()
-        losses = losses.detach().float().cpu()
-        unique, first = _first_occurrence(indices)
-        slot = self.observed[unique] % self.watch
-        self.recent[unique, slot] = losses[first]
-        self.observed[unique] += 1
+    def rule(self) -> Tensor:
+        """The pool the learned-example rule gives (boolean mask), floors applied."""
+        keep = (self.table > self.thresh).any(dim=0) | (self.table < 0).all(dim=0)
+        new = self.active & keep
+        for label in range(self.num_classes):
+            in_class = self.labels == label
+            if int((new & in_class).sum()) <= self.per_class:
+                new[in_class] = self.active[in_class]  # too few left: the class stays as it is
+        return new
 
-    def learned(self) -> Tensor:
-        """Boolean mask of active examples whose last `watch` losses are all below thresh."""
-        enough = self.observed >= self.watch
-        return self.active & enough & (self.recent < self.thresh).all(dim=1)
-
-    def drop(self) -> Tensor:
-        """Remove learned examples within the floors; returns the dropped indices."""
-        candidates = torch.nonzero(self.learned()).flatten()
-        if len(candidates) == 0:
-            return candidates
-        worst = self.recent[candidates].max(dim=1).values
-        # most learned first; stable sort keeps ties in index order
-        candidates = candidates[torch.sort(worst, stable=True).indices]
-        active_per_class = torch.bincount(self.labels[self.active],
-                                          minlength=len(self.class_sizes))
-        room_per_class = (active_per_class - self.class_min).clamp(min=0)
-        room_total = max(self.size - self.pool_min, 0)
-        # per-class room: keep the first room_c candidates of each class (in learnedness order)
-        cand_labels = self.labels[candidates]
-        rank_in_class = torch.zeros(len(candidates), dtype=torch.long)
-        for label in torch.unique(cand_labels):
-            where = torch.nonzero(cand_labels == label).flatten()
-            rank_in_class[where] = torch.arange(len(where))
-        allowed = candidates[rank_in_class < room_per_class[cand_labels]][:room_total]
-        self.active[allowed] = False
-        self.dropped_total += len(allowed)
-        return allowed
+    def update(self) -> int:
+        """Apply the rule if the new pool is larger than min_pool x N; returns examples dropped."""
+        new = self.rule()
+        if int(new.sum()) <= self.min_size:
+            return 0
+        dropped = self.size - int(new.sum())
+        self.active = new
+        return dropped
 
     def state_dict(self) -> dict:
-        return {"active": self.active.clone(), "recent": self.recent.clone(),
-                "observed": self.observed.clone(), "dropped_total": self.dropped_total}
+        return {"active": self.active.clone(), "table": self.table.clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.active, self.recent = state["active"], state["recent"]
-        self.observed, self.dropped_total = state["observed"], state["dropped_total"]
-
-
-def _first_occurrence(indices: Tensor) -> tuple[Tensor, Tensor]:
-    """Unique values of `indices` and the position of each one's first occurrence."""
-    unique, inverse = torch.unique(indices, return_inverse=True)
-    positions = torch.arange(len(indices))
-    first = torch.full((len(unique),), len(indices), dtype=torch.long)
-    first.scatter_reduce_(0, inverse, positions, reduce="amin")
-    return unique, first
+        self.active, self.table = state["active"], state["table"]
