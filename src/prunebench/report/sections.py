@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..methods import base_method
 from . import figures, figures_selection
 from .analysis import Analysis, analyse
 from .crest import crest_run_table, crest_selections, dataset_baseline
@@ -55,9 +56,16 @@ def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
     training set's in one cell."""
     rows = []
     for rec in per_run.to_dict("records"):
-        row = {"fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
+        row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
                "selections": rec["selections"], "checks": _g(rec["checks"]),
                "re-selected after a failed check": rec["check_failed"],
+               "checks failed": "–" if pd.isna(rec["checks_failed_share"])
+               else f"{100 * rec['checks_failed_share']:.0f}%",
+               "check interval (mean)": _g(rec["mean_check_interval"], 3),
+               "coresets m (mean)": _g(rec["mean_num_coresets"], 3),
+               "curvature norm first / median / last":
+                   f"{_g(rec['curvature_first'], 3)} / {_g(rec['curvature_median'], 3)} / "
+                   f"{_g(rec['curvature_last'], 3)}",
                "steps between re-selections (mean / median)":
                    f"{_g(rec['mean_steps_between'], 3)} / {_g(rec['median_steps_between'], 3)}",
                "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
@@ -72,13 +80,14 @@ def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
 
 
 def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, np.ndarray],
-                configured: bool) -> None:
-    if not configured:
+                crest_methods: list[str]) -> None:
+    """CREST and its named variants (e.g. crest_fixed), each run one row and one line."""
+    if not crest_methods:
         section.crest_status = "CREST not run: `crest` is not among this experiment's methods."
         return
-    selections = crest_selections(runs, scores)
+    selections = crest_selections(runs, scores, crest_methods)
     if selections.empty:
-        finished = (runs.method == "crest").sum()
+        finished = runs.method.isin(crest_methods).sum()
         section.crest_status = ("CREST not run: no CREST run finished (see the missing runs)."
                                 if not finished else
                                 "CREST ran but left no selections.csv / selected.npz.")
@@ -138,6 +147,7 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
     section.analysis = analyse(name, runs, table, curves, config, colors)
     section.figures.update(section.analysis.figures)
     section.tables.update(section.analysis.tables)
-    _crest_part(section, runs, scores, "crest" in config.get("methods", []))
+    crest_methods = [m for m in config.get("methods", []) if base_method(m, config) == "crest"]
+    _crest_part(section, runs, scores, crest_methods)
     _score_part(section, scores, produced_scores)
     return section
