@@ -124,6 +124,8 @@ def test_speedup_and_change_against_full(toy):
         assert r.speedup == pytest.approx(full_time / total)
     assert row(table, "random", 0.5).acc_vs_full == pytest.approx(0.84 - 0.92)
     assert row(table, "full", 1.0).speedup == pytest.approx(1.0)
+    assert row(table, "crest", 0.5).selection_share == pytest.approx(2.0 / 7.0)
+    assert row(table, "el2n", 0.5).selection_share == pytest.approx(0.5 / 9.5)
     infobatch = row(table, "infobatch", 1.0)
     assert infobatch.step_share == pytest.approx(20 / 30)
     assert infobatch.acc_vs_full == pytest.approx(0.91 - 0.92)

@@ -31,12 +31,13 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     acc_mean / acc_std (ddof=1) / n over seeds; acc_vs_full = acc_mean - full's acc_mean;
     rel_error = |acc_vs_full| / full's acc_mean (CREST's Table 1 metric, of the seed means);
     time_* are means over seeds, time_total including scoring and selection; speedup = full's
-    mean time_total / this row's mean time_total; step_share = steps / full_steps.
+    mean time_total / this row's mean time_total; selection_share = time_selection /
+    time_total; step_share = steps / full_steps.
     """
     if summary.empty:
         return pd.DataFrame(columns=[*KEYS, "kind", "n", "acc_mean", "acc_std", "acc_vs_full",
                                      "rel_error", "time_total", "time_total_std", "speedup",
-                                     "steps", "step_share"])
+                                     "selection_share", "steps", "step_share"])
     frame = summary.assign(step_share=summary.steps / summary.full_steps)
     table = frame.groupby(KEYS, as_index=False).agg(
         kind=("kind", "first"), n=("seed", "nunique"),
@@ -50,6 +51,7 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     table["acc_vs_full"] = table.acc_mean - table.dataset.map(full.acc_mean)
     table["rel_error"] = table.acc_vs_full.abs() / table.dataset.map(full.acc_mean)
     table["speedup"] = table.dataset.map(full.time_total) / table.time_total
+    table["selection_share"] = table.time_selection / table.time_total
     rank = {m: i for i, m in enumerate(method_order(summary, configured))}
     table = table.assign(_rank=table.method.map(rank))
     return table.sort_values(["dataset", "_rank", "fraction"], ignore_index=True).drop(
@@ -74,6 +76,7 @@ def format_method_rows(table: pd.DataFrame) -> list[dict]:
             "rel_error": _num(100 * rec["rel_error"], ".2f"),
             "time": _num(rec["time_total"], ".2f"),
             "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
+            "selection_share": _num(100 * rec["selection_share"], ".1f"),
             "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
                                                       else ""),
             "steps": f"{rec['steps']:.0f}", "step_share": _num(100 * rec["step_share"], ".0f"),
@@ -84,6 +87,6 @@ def format_method_rows(table: pd.DataFrame) -> list[dict]:
 def method_csv(table: pd.DataFrame) -> str:
     """The table as written next to the report (and shown by `snakemake --report`)."""
     columns = ["method", "kind", "fraction", "n", "acc_mean", "acc_std", "acc_vs_full",
-               "rel_error", "time_total", *[f"time_{p}" for p in PHASES], "speedup", "steps",
-               "step_share"]
+               "rel_error", "time_total", *[f"time_{p}" for p in PHASES], "selection_share",
+               "speedup", "steps", "step_share"]
     return table[columns].to_csv(index=False, float_format="%.4g")
