@@ -17,7 +17,7 @@ from prunebench.implementations import (
     render_options_schema,
 )
 from prunebench.methods import METHODS, SCORES, Method
-from prunebench.options import option_defaults, options_schema
+from prunebench.options import build_options, options_schema
 from prunebench.selection.static.run import select_subset
 
 from .conftest import SCHEMA
@@ -74,6 +74,7 @@ def test_a_test_local_method_needs_no_other_file(monkeypatch):
     picked = select_subset("lowest", scores, labels, 0.5, np.random.default_rng(0),
                            **config["options"]["lowest"])
     assert picked.tolist() == [1, 3]
-    assert option_defaults(implementation(entry)[1]) == {"lowest": False, "class_balanced": True}
+    assert build_options(implementation(entry)[1], {}) == implementation(entry)[1](
+        lowest=False, class_balanced=True)
     assert options_schema(implementation(entry)[1], "x")["properties"]["lowest"]["type"] == (
         "boolean")

@@ -13,7 +13,6 @@ README lists it, and the method receives an instance of it (`build_options`). To
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Any
 
 # annotation (as written under `from __future__ import annotations`) -> JSON schema type
@@ -66,17 +65,7 @@ def options_schema(cls, description: str) -> dict:
             "description": description, "properties": properties}
 
 
-def option_defaults(cls) -> dict:
-    return {f.name: f.default for f in option_fields(cls)}
-
-
 def build_options(cls, values: dict | None):
     """An instance of `cls` from a (validated) mapping; unknown keys are a TypeError."""
     return cls(**(values or {}))
 
-
-def options_table(cls) -> list[tuple[str, str, Any, str]]:
-    """(name, type, default, description) rows, for the README and `prunebench methods`."""
-    hints = typing.get_type_hints(cls)
-    return [(f.name, getattr(hints[f.name], "__name__", str(hints[f.name])), f.default,
-             f.metadata["help"]) for f in option_fields(cls)]

@@ -92,14 +92,6 @@ def proxy_key(section: dict, proxy: dict) -> str:
     return digest({"recipe": recipe(section), "proxy": proxy_science(proxy)})
 
 
-def data_dir(dataset: str, options: dict) -> str:
-    return fill(DATA, data=data_key(dataset, options))
-
-
-def experiment_dir(experiment: str) -> str:
-    return fill(EXPERIMENT, experiment=experiment)
-
-
 def run_dir(experiment: str, dataset: str, method: str, fraction: float, seed: int) -> str:
     return fill(RUN, experiment=experiment, dataset=dataset, method=method,
                 fraction=fraction_label(fraction), seed=seed)

@@ -25,7 +25,6 @@ config.update(_validated)
 
 PLAN = ExperimentPlan(config)
 EXPERIMENT = PLAN.experiment
-RESULTS = paths.experiment_dir(EXPERIMENT)
 LOGS = paths.fill(paths.LOGS, experiment=EXPERIMENT)
 BENCH = paths.fill(paths.BENCHMARKS, experiment=EXPERIMENT)
 RUN = paths.fill(paths.RUN, experiment=EXPERIMENT)
