@@ -89,13 +89,15 @@ def write_selection_log(out: Path, steps: list[int], reasons: list[str],
              weights=np.ones(sum(sizes), dtype=np.float32))
 
 
-def write_proxies(root: Path, costs: dict[str, float], seeds=(0, 1)) -> list[str]:
+def write_proxies(root: Path, costs: dict[str, float], seeds=(0, 1),
+                  trained_for: str = "toy") -> list[str]:
     paths = []
     for seed in seeds:
         out = root / toy_plan().proxy_dir(DATASET, seed)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(
-            {"dataset": DATASET, "model": MODEL, "seed": seed, "score_cost_s": costs}))
+            {"dataset": DATASET, "model": MODEL, "seed": seed, "score_cost_s": costs,
+             "trained_for": trained_for}))
         paths.append(str(out / "metrics.json"))
     return paths
 

@@ -245,9 +245,10 @@ def test_report_page_in_chromium(tiny_report, browser, tmp_path):
     methods = tables["mnist1d-methods"]
     names = ["full", "random", "random_epoch", "el2n", "forgetting", "crest"]
     assert [r[0] for r in methods] == names
-    # accuracy, n, change, relative error, time, phases, speedup filled
-    assert all(cell for r in methods for cell in r[:10])
-    assert float(methods[1][3].split()[0]) > 0 and methods[0][9] == "1.00x"
+    # accuracy, n, change, relative error, time, phases, selection share, speedup filled
+    assert all(cell for r in methods for cell in r[:11])
+    assert float(methods[1][3].split()[0]) > 0 and methods[0][10] == "1.00x"
+    assert float(methods[-1][9]) > 0  # crest's selection share (%)
     assert methods[0][6] == "0.00" and float(methods[1][6]) >= 0  # relative error (%)
     assert len(tables["mnist1d-crest-table"]) == 2 and len(tables["runs-table"]) == 12
     assert len(tables["mnist1d-correlation"]) == 2

@@ -95,6 +95,35 @@ def test_bad_config_is_one_line_naming_the_key(schema, change, expected):
     assert "\n" not in message
 
 
+def test_an_option_larger_than_the_data_is_refused_at_config_time(schema):
+    config = minimal()
+    config["methods"] = ["crest"]
+    config["options"] = {"crest": {"subset_size": 2000}}  # digits has 1,347 training examples
+    with pytest.raises(UserError) as err:
+        validate_config(config, schema)
+    assert "'options.crest.subset_size': 2000 is more than the 1347 training examples of " \
+           "'digits'" in str(err.value)
+    config["options"] = {"crest": {"subset_size": 0.5}}  # a fraction of N is always fine
+    validate_config(config, schema)
+    config = minimal()
+    config["datasets"] = {"mnist1d": {"model": "mnist1d_cnn", "options": {"train_size": 600}}}
+    config["variants"] = {"big": {"method": "crest", "options": {"subset_size": 601}}}
+    config["methods"] = ["big"]
+    with pytest.raises(UserError, match="'variants.big.options.subset_size': 601 is more than "
+                                        "the 600 training examples of 'mnist1d'"):
+        validate_config(config, schema)
+
+
+def test_expected_train_sizes_match_the_prepared_data(digits_dir):
+    import json
+
+    from prunebench.train_sizes import expected_train_size
+
+    meta = json.loads((digits_dir / "meta.json").read_text())
+    assert expected_train_size("digits", {}) == meta["n_train"] == 1347
+    assert expected_train_size("mnist1d", {"train_size": 400}) == 400
+
+
 def test_variant_runs_its_method_with_the_method_block_then_its_own(schema):
     config = minimal()
     config["options"] = {"ccs": {"beta": 0.2, "strata": 10}}

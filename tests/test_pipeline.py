@@ -202,6 +202,9 @@ def test_experiments_share_proxies_and_never_clobber_each_other(tiny_run):
     el2n = summary[(summary.method == "el2n") & (summary.dataset == "mnist1d")]
     charged = first[(first.method == "el2n") & (first.dataset == "mnist1d")].time_scoring
     assert el2n.time_scoring.iloc[0] == pytest.approx(charged.iloc[0])  # the same proxies
+    assert (el2n.proxies_trained_for == "tiny").all()  # trained by the first, reused here
+    html = (workdir / "results" / "third" / "report" / "index.html").read_text()
+    assert "including proxy runs trained for experiment tiny and reused here" in html
     run = plan_of(third).run_dir(Run("mnist1d", "el2n", 0.125, 0))
     metrics = json.loads(Path(workdir, run, "metrics.json").read_text())
     assert metrics["fraction"] == 0.125 and run.endswith("/f0.125/seed0")

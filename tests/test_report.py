@@ -100,6 +100,21 @@ def test_mean_std_over_seeds_and_n(toy):
     assert list(table.method.unique()) == METHODS  # full first, then the config's order
 
 
+def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
+    from prunebench.report.html import proxy_provenance
+
+    monkeypatch.chdir(tmp_path)
+    config, runs, _ = build_toy(tmp_path, ["full", "el2n"])
+    proxies = write_proxies(tmp_path, {"el2n": 1.5}, trained_for="other")
+    summary, _ = build_summary(runs, proxies)
+    el2n = summary[summary.method == "el2n"]
+    assert el2n.time_scoring.tolist() == pytest.approx([3.0] * 3)  # charged in full, still
+    assert (el2n.proxies_trained_for == "other").all()
+    assert "trained for experiment other and reused here" in proxy_provenance(summary, "toy")
+    assert "reused" not in proxy_provenance(build_summary(runs, write_proxies(
+        tmp_path, {"el2n": 1.5}))[0], "toy")
+
+
 def test_static_runs_are_charged_scoring_and_selection(toy):
     _, _, runs, proxies = toy
     summary, _ = build_summary(runs, proxies)

@@ -14,8 +14,10 @@ import yaml
 from jsonschema import Draft7Validator, validators
 
 from .errors import UserError
-from .methods import METHODS, SCORES, method_score, method_spec
+from .methods import METHODS, SCORES, base_method, method_options, method_score, method_spec
+from .options import COUNT_OF_EXAMPLES
 from .paths import MAX_FRACTION_DECIMALS
+from .train_sizes import expected_train_size
 
 OPTIONS_SCHEMA_FILE = "options.schema.yaml"
 # Settings that change how a job runs, never its numbers: they reach jobs outside Snakemake's
@@ -98,6 +100,7 @@ def validate_config(config: dict, schema: dict) -> dict:
     _check_methods(checked)
     _check_fractions(checked)
     _check_consistency(checked)
+    _check_counts_against_data(checked, schema)
     if "full" not in checked["methods"]:
         checked["methods"] = ["full", *checked["methods"]]
     return checked
@@ -137,6 +140,30 @@ def _check_fractions(config: dict) -> None:
             raise UserError(f"config key 'fractions[{i}]': {value!r} has more than "
                             f"{MAX_FRACTION_DECIMALS} decimals; round it (results are filed "
                             f"under the fraction's exact value)")
+
+
+def _check_counts_against_data(config: dict, schema: dict) -> None:
+    """An option that counts training examples (CREST's subset_size from 1 up) must fit in
+    every dataset's training set: refused here, in one line, rather than clamped in a job."""
+    blocks = schema["properties"]["options"]["properties"]
+    for method in config["methods"]:
+        base, spec = base_method(method, config), method_spec(method, config)
+        block = blocks.get(base, {}).get("properties", {})
+        options = method_options(method, config)
+        for name, prop in block.items():
+            value = options.get(name)
+            if not prop.get(COUNT_OF_EXAMPLES) or value is None or value < 1:
+                continue
+            for dataset, section in config["datasets"].items():
+                n_train = expected_train_size(dataset, section.get("options", {}))
+                if n_train is not None and value > n_train:
+                    where = (f"variants.{method}.options.{name}"
+                             if method in config.get("variants", {}) else
+                             f"options.{base}.{name}")
+                    raise UserError(
+                        f"config key '{where}': {value:g} is more than the {n_train} training "
+                        f"examples of '{dataset}' ({spec.description}); lower it, or give a "
+                        "fraction of N below 1")
 
 
 def _check_consistency(config: dict) -> None:

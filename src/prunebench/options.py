@@ -22,15 +22,21 @@ _JSON_TYPES = {
     "str | None": ["string", "null"],
 }
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+# schema annotation (ignored by JSON-schema validation) that prunebench.config checks itself
+COUNT_OF_EXAMPLES = "x-count-of-examples"
 
 
-def option(default: Any, help: str, *, choices: tuple | None = None, **bounds: float) -> Any:
+def option(default: Any, help: str, *, choices: tuple | None = None,
+           count_of_examples: bool = False, **bounds: float) -> Any:
     """A dataclass field with a default and a one-line description (`help`); `choices` for an
-    enumeration, and JSON-schema bounds as keywords (minimum=0, exclusiveMaximum=1, ...)."""
+    enumeration, JSON-schema bounds as keywords (minimum=0, exclusiveMaximum=1, ...), and
+    `count_of_examples` for a number of training examples (a value from 1 up is a count, which
+    the config refuses when it exceeds the dataset's training set)."""
     unknown = set(bounds) - set(_BOUNDS)
     if unknown:
         raise TypeError(f"unknown bound(s) {sorted(unknown)}; use {_BOUNDS}")
-    metadata = {"help": help, "choices": choices, "bounds": bounds}
+    metadata = {"help": help, "choices": choices, "bounds": bounds,
+                "count_of_examples": count_of_examples}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -60,6 +66,8 @@ def options_schema(cls, description: str) -> dict:
         else:
             prop["type"] = _json_type(f.type, f.name, cls)
         prop.update(meta["bounds"])
+        if meta.get("count_of_examples"):
+            prop[COUNT_OF_EXAMPLES] = True
         properties[f.name] = prop
     return {"type": "object", "additionalProperties": False, "default": {},
             "description": description, "properties": properties}

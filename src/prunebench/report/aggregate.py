@@ -29,8 +29,9 @@ COLUMNS = [
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
     "n_used", "n_train", "forward_examples", "backward_examples", "checks", "device", "hardware",
     "threads",
-    "torch", "python", "run_dir",
+    "torch", "python", "proxies_trained_for", "run_dir",
 ]
+TRAINED_FOR = "__trained_for__"
 MISSING_COLUMNS = ["what", "dataset", "model", "method", "fraction", "seed", "reason", "path"]
 
 
@@ -42,13 +43,16 @@ def _read_json(path: str | Path) -> dict:
 
 
 def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], float]:
-    """(dataset, score) -> seconds summed over the proxy seeds."""
-    costs: dict[tuple[str, str], float] = {}
+    """(dataset, score) -> seconds summed over the proxy seeds; (dataset, TRAINED_FOR) -> the
+    experiments the proxies were trained for (they live in a shared store)."""
+    costs: dict = {}
     for path in proxy_metrics:
         metrics = _read_json(path)
         for score, seconds in metrics["score_cost_s"].items():
             key = (metrics["dataset"], score)
             costs[key] = costs.get(key, 0.0) + seconds
+        who = costs.setdefault((metrics["dataset"], TRAINED_FOR), set())
+        who.add(metrics.get("trained_for") or "?")
     return costs
 
 
@@ -66,6 +70,8 @@ def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "
         time_training=times["training"], time_evaluation=times["evaluation"],
         forward_examples=counts.get("forward_examples"),
         backward_examples=counts.get("backward_examples"), checks=counts.get("checks"),
+        proxies_trained_for="+".join(sorted(costs.get((metrics["dataset"], TRAINED_FOR), ())))
+        if score else "",
         run_dir=run_dir,
     )
     row["time_total"] = sum(row[f"time_{p}"] for p in PHASES)

@@ -76,6 +76,24 @@ def _exports(config: dict, sections: dict) -> dict[str, str]:
     return {"summary.tex": summary_tex(*args), "summary.md": summary_md(*args)}
 
 
+def proxy_provenance(summary: pd.DataFrame, experiment: str) -> str:
+    """One sentence on where the scores' proxy runs came from (a store shared by experiments)
+    and that their cost is charged here in full; empty when no run used a score."""
+    if "proxies_trained_for" not in summary:
+        return ""
+    owners = {who for cell in summary.proxies_trained_for.dropna() for who in str(cell).split("+")
+              if who}
+    if not owners:
+        return ""
+    others = sorted(owners - {experiment})
+    text = ("The score methods' proxy runs come from the store shared by experiments "
+            "(results/proxy/); their full cost is charged to this experiment's scoring times")
+    if others:
+        text += (", including proxy runs trained for experiment " + ", ".join(others) +
+                 " and reused here")
+    return text + "."
+
+
 def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> list[dict]:
     """Write every declared figure/table/export; returns what was written, for the index."""
     written = []
@@ -126,6 +144,7 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
         missing=missing.fillna("").to_dict("records"), n_runs=len(summary),
         missing_scores=[str(p) for p in score_paths.values() if not Path(p).exists()],
         written=written, exports=exports,
+        proxies=proxy_provenance(summary, config["experiment"]),
         run_columns=shown, runs=summary[shown].to_dict("records") if len(summary) else [],
     )
     write_text(out, html)

@@ -112,6 +112,7 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
     last = result.history[-1]
     metrics = {
         "dataset": spec["dataset"],
+        "trained_for": spec.get("experiment"),  # proxies are shared: who paid for this one
         "model": settings.model,
         "seed": seed,
         "epochs": plan.epochs,

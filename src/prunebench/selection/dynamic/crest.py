@@ -44,7 +44,7 @@ class CrestOptions:
     subset_size: float = option(
         0.01, "r - examples per random subset, ceil(r/C) per class; below 1 a fraction of N, "
         "from 1 a count (reference random_subset_size 0.01, i.e. 500 of CIFAR-10)",
-        exclusiveMinimum=0)
+        count_of_examples=True, exclusiveMinimum=0)
     num_subsets: int = option(
         5, "m - random subsets, one mini-batch coreset each, per selection; with adaptive, "
         "until the first update (reference num_minibatch_coreset 5)", minimum=1)
