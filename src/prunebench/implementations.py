@@ -46,5 +46,6 @@ def options_blocks() -> dict:
 
 
 def render_options_schema() -> str:
-    return HEADER + yaml.safe_dump(options_blocks(), sort_keys=False, width=100)
+    return HEADER + yaml.safe_dump(options_blocks(), sort_keys=False, width=100,
+                                   default_flow_style=None)
 
