@@ -119,6 +119,16 @@ class ExperimentPlan:
         """The first proxy seed's penultimate embeddings (kCenter, Herding, Moderate)."""
         return f"{self.proxy_dir(dataset, 0)}/{embeddings_file(self.proxy['score_epoch'])}"
 
+    def selection_values(self, dataset: str, method: str) -> str | None:
+        """What a static method's select job reads: its mean score file, the proxy's
+        embeddings, or nothing (random)."""
+        score = method_score(method, self.config)
+        if score:
+            return self.score_file(dataset, score)
+        if method_spec(method, self.config).embeddings:
+            return self.embeddings_file(dataset)
+        return None
+
     # -- what each job receives -------------------------------------------------------------
     def operations(self) -> dict:
         """Operational settings: how jobs run, never what they compute."""

@@ -124,13 +124,10 @@ def proxy_score_inputs(wildcards):
 
 # -- select ----------------------------------------------------------------------------------
 def subset_inputs(wildcards):
-    dataset, method = wildcards.dataset, wildcards.method
-    inputs = {"labels": f"{PLAN.data_dir(dataset)}/train_y.npy"}
-    score = PLAN.train_spec(dataset, method, 1.0)["score"]
-    if score:
-        inputs["values"] = PLAN.score_file(dataset, score)
-    elif method_spec(method, config).embeddings:
-        inputs["values"] = PLAN.embeddings_file(dataset)
+    inputs = {"labels": f"{PLAN.data_dir(wildcards.dataset)}/train_y.npy"}
+    values = PLAN.selection_values(wildcards.dataset, wildcards.method)
+    if values:
+        inputs["values"] = values
     return inputs
 
 
