@@ -114,6 +114,18 @@ def test_an_option_larger_than_the_data_is_refused_at_config_time(schema):
         validate_config(config, schema)
 
 
+def test_embedding_methods_are_charged_the_embeddings(schema):
+    from prunebench.plan import ExperimentPlan
+
+    config = minimal()
+    config["methods"] = ["kcenter", "el2n", "random"]
+    config["proxy"] = {"scores": ["el2n", "embeddings"]}
+    plan = ExperimentPlan(validate_config(config, schema))
+    assert plan.charged_score("kcenter") == "embeddings"
+    assert plan.charged_score("el2n") == "el2n" and plan.charged_score("random") is None
+    assert plan.selection_values("digits", "kcenter").endswith("/seed0/embeddings_e2.npy")
+
+
 def test_expected_train_sizes_match_the_prepared_data(digits_dir):
     import json
 

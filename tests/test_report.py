@@ -115,6 +115,15 @@ def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
         tmp_path, {"el2n": 1.5}))[0], "toy")
 
 
+def test_embedding_methods_are_charged_the_first_proxy_seed_only(tmp_path):
+    from prunebench.report.aggregate import scoring_costs
+
+    proxies = write_proxies(tmp_path, {"embeddings": 2.0, "el2n": 1.5})  # seeds 0 and 1
+    costs = scoring_costs(proxies)
+    assert costs[("mnist1d", "embeddings")] == pytest.approx(2.0)  # kCenter reads seed 0's
+    assert costs[("mnist1d", "el2n")] == pytest.approx(3.0)  # a mean over both seeds
+
+
 def test_static_runs_are_charged_scoring_and_selection(toy):
     _, _, runs, proxies = toy
     summary, _ = build_summary(runs, proxies)

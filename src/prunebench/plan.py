@@ -119,6 +119,13 @@ class ExperimentPlan:
         """The first proxy seed's penultimate embeddings (kCenter, Herding, Moderate)."""
         return f"{self.proxy_dir(dataset, 0)}/{embeddings_file(self.proxy['score_epoch'])}"
 
+    def charged_score(self, method: str) -> str | None:
+        """The proxy array whose cost a method's runs are charged: its score, "embeddings"
+        (kCenter, Herding, Moderate; the first proxy seed's), or None."""
+        if method_spec(method, self.config).embeddings:
+            return "embeddings"
+        return method_score(method, self.config)
+
     def selection_values(self, dataset: str, method: str) -> str | None:
         """What a static method's select job reads: its mean score file, the proxy's
         embeddings, or nothing (random)."""
@@ -148,7 +155,7 @@ class ExperimentPlan:
                 "training": self.training(dataset), "method": method,
                 "base_method": base_method(method, self.config),
                 "options": method_options(method, self.config), "fraction": fraction,
-                "score": method_score(method, self.config)}
+                "score": self.charged_score(method)}
 
     def select_spec(self, method: str, fraction: float) -> dict:
         return {"base_method": base_method(method, self.config),

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..atomic import write_text
 from ..errors import UserError
+from ..methods import SCORES
 from .progress import progress
 
 PHASES = ("scoring", "selection", "training", "evaluation")
@@ -43,13 +44,19 @@ def _read_json(path: str | Path) -> dict:
 
 
 def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], float]:
-    """(dataset, score) -> seconds summed over the proxy seeds; (dataset, TRAINED_FOR) -> the
+    """(dataset, score) -> seconds summed over the proxy seeds (a score is their mean; the
+    embeddings are the first seed's, so only its cost); (dataset, TRAINED_FOR) -> the
     experiments the proxies were trained for (they live in a shared store)."""
     costs: dict = {}
     for path in proxy_metrics:
         metrics = _read_json(path)
         for score, seconds in metrics["score_cost_s"].items():
             key = (metrics["dataset"], score)
+            if score in SCORES and not SCORES[score].rankable:
+                # used from the first proxy seed only (embeddings): charge that seed's cost
+                if metrics.get("seed", 0) == 0:
+                    costs[key] = seconds
+                continue
             costs[key] = costs.get(key, 0.0) + seconds
         who = costs.setdefault((metrics["dataset"], TRAINED_FOR), set())
         who.add(metrics.get("trained_for") or "?")
