@@ -55,6 +55,7 @@ def test_training_on_the_gpu_learns(tmp_path, digits_dir, method, fraction):
                            seed=0, out_dir=tmp_path)
     assert math.isfinite(metrics["test_loss"]) and metrics["test_acc"] > 0.8, metrics
     assert metrics["time"]["training"] > 0
+    assert metrics["gpu_peak_memory_mb"] > 0
 
 
 @pytest.mark.parametrize("mode", [True, "reduce-overhead"])

@@ -87,6 +87,7 @@ def test_run_outputs_and_accounting(tmp_path, digits_dir):
     assert metrics["subset_selection_s"] == 0.0125  # the select job's timer, from its record
     assert set(metrics["time"]) >= {"scoring", "selection", "training", "evaluation"}
     assert metrics["time"]["training"] > 0 and metrics["time"]["evaluation"] > 0
+    assert metrics["device"] == "cpu" and metrics["gpu_peak_memory_mb"] is None
     saved = json.loads((tmp_path / "s" / "metrics.json").read_text())
     assert saved["test_acc"] == metrics["test_acc"]
     header = (tmp_path / "s" / "history.csv").read_text().splitlines()[0].split(",")

@@ -57,6 +57,13 @@ def hardware_name(device: torch.device) -> str:
     return cpu_model()
 
 
+def peak_gpu_memory_mb(device: torch.device) -> float | None:
+    """The most GPU memory the job's tensors held at once (MiB), or None on a CPU."""
+    if device.type != "cuda":
+        return None
+    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+
+
 def make_generators(seed: int, device: torch.device) -> tuple[torch.Generator, torch.Generator]:
     """Separate streams for batch order (CPU) and augmentation (on the data's device)."""
     order = torch.Generator().manual_seed(seed)

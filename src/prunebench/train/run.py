@@ -18,7 +18,7 @@ from ..options import build_options
 from ..paths import fraction_label
 from ..selection.dynamic.common import SamplerSetup
 from .budget import full_steps, plan_steps
-from .device import hardware_name
+from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
 from .outputs import write_run_outputs, write_selection_log
 from .samplers import SubsetSampler
@@ -118,6 +118,7 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
         "sampler": extra.extra,
         "time": timers.snapshot(), "wall_time_s": round(time.perf_counter() - started, 6),
         "device": str(device), "hardware": hardware_name(device),
+        "gpu_peak_memory_mb": peak_gpu_memory_mb(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__, "python": platform.python_version(),
     }
