@@ -179,6 +179,7 @@ def main() -> None:
                         help="a fresh folder for the data and results (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=10, help="full's epochs (paper: 200)")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--methods", nargs="+", help="the grid's methods (default: the file's)")
     parser.add_argument("--slots", type=int, default=4, help="gpu slots for the grid")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     parser.add_argument("--per-batch", type=int, default=10_000,
@@ -196,7 +197,8 @@ def main() -> None:
         sys.exit(f"{workdir} is not empty: give a fresh --workdir (every job must run)")
     workdir.mkdir(parents=True, exist_ok=True)
     config = write_config(workdir / "cifar10-gpu.yaml", experiment="cifar10-gpu",
-                          epochs=args.epochs, seeds=list(range(args.seeds)), device=args.device)
+                          epochs=args.epochs, seeds=list(range(args.seeds)), device=args.device,
+                          methods=args.methods)
     out = {"args": vars(args), "prepare_s": prepare(workdir, config, args.per_batch, args.n_test),
            "concurrency": []}
     print(f"prepared random CIFAR-10 ({5 * args.per_batch} train, {args.n_test} test) in "
