@@ -37,6 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.dataset_fixtures: the CIFAR writer the tests use
 
+from prunebench import paths  # noqa: E402
 from prunebench.config import read_config_file  # noqa: E402
 from prunebench.data import prepare_dataset  # noqa: E402
 from prunebench.plan import ExperimentPlan  # noqa: E402
@@ -107,21 +108,25 @@ def job_seconds(tsv: Path) -> float:
         return float(next(csv.DictReader(fh, delimiter="\t"))["s"])
 
 
-def run_rows(workdir: Path, experiment: str) -> list[dict]:
-    """One row per training job: its phases, outside-the-process time, rate and memory."""
-    results = workdir / "results" / experiment
+def run_rows(workdir: Path, config_path: Path) -> list[dict]:
+    """One row per finished training job: its phases, outside-the-process time, rate and
+    memory."""
+    plan = ExperimentPlan(read_config_file(str(config_path), str(SCHEMA)))
     rows = []
-    for path in sorted((results / "runs").glob("*/*/*/*/metrics.json")):
+    for run in plan.runs():
+        path = workdir / plan.run_dir(run) / "metrics.json"
+        tsv = workdir / paths.train_benchmark(plan.experiment, run.dataset, run.method,
+                                              run.fraction, run.seed)
+        if not (path.exists() and tsv.exists()):
+            continue  # not finished (a grid stopped by --grid-timeout)
         metrics = json.loads(path.read_text())
-        dataset, method, fraction, seed = path.parent.relative_to(results / "runs").parts
-        tsv = results / "benchmarks" / "train" / dataset / method / fraction / f"{seed}.tsv"
         job = job_seconds(tsv)
         phases = {name: metrics["time"].get(name, 0.0) for name in PHASES}
         inside = metrics["wall_time_s"]
         with open(path.parent / "selections.csv") as fh:
             selections = list(csv.DictReader(fh))
         rows.append({
-            "method": method, "fraction": metrics["fraction"], "seed": metrics["seed"],
+            "method": run.method, "fraction": metrics["fraction"], "seed": metrics["seed"],
             "job_s": job, "start_up_s": job - inside,
             "set_up_s": inside - sum(phases.values()), **{f"{k}_s": v for k, v in phases.items()},
             "train_img_per_s": metrics["examples_seen"] / max(phases["training"], 1e-9),
@@ -165,7 +170,7 @@ def concurrency(workdir: Path, args, slots: int) -> dict:
     plan = ExperimentPlan(read_config_file(str(config), str(SCHEMA)))
     targets = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]  # training only
     wall, _ = snakemake(workdir, config, slots, cores=max(slots, 2), targets=targets)
-    rows = run_rows(workdir, experiment)
+    rows = run_rows(workdir, config)
     images = sum(r["train_img_per_s"] * r["training_s"] for r in rows)
     return {"slots": slots, "jobs": len(rows), "wall_s": wall,
             "jobs_per_min": 60 * len(rows) / wall, "img_per_s_overall": images / wall,
@@ -210,7 +215,7 @@ def main() -> None:
         print_concurrency(out["concurrency"], args)
     out["grid_wall_s"], out["grid_stopped"] = snakemake(
         workdir, config, args.slots, cores=max(args.slots, 2), timeout=args.grid_timeout)
-    out["jobs"] = run_rows(workdir, "cifar10-gpu")
+    out["jobs"] = run_rows(workdir, config)
     save(workdir, out)
     stopped = f" (stopped at --grid-timeout {args.grid_timeout} s)" if out["grid_stopped"] else ""
     first = out["jobs"][0] if out["jobs"] else {"hardware": "", "torch": ""}

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from prunebench import paths
 from prunebench.config import load_schema, validate_config
 from prunebench.plan import ExperimentPlan, Run
 
@@ -127,7 +128,10 @@ def test_every_output_exists_and_is_sound(tiny_run):
     html = (results / "report" / "index.html").read_text()
     assert "Protocol: budget" in html and "forgetting" in html and "ccs_b05" in html
     assert any((workdir / "logs").rglob("*.log"))
-    assert (results / "benchmarks" / "train").is_dir()
+    for run in plan.runs():  # every training job's Snakemake timer, where paths says it is
+        tsv = Path(workdir, paths.train_benchmark(plan.experiment, run.dataset, run.method,
+                                                  run.fraction, run.seed))
+        assert float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]) > 0
 
 
 def test_rerun_schedules_nothing(tiny_run):

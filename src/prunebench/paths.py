@@ -36,6 +36,7 @@ SUMMARY = f"{EXPERIMENT}/summary.csv"
 MISSING = f"{EXPERIMENT}/missing.csv"
 REPORT = f"{EXPERIMENT}/report"
 BENCHMARKS = f"{EXPERIMENT}/benchmarks"
+TRAIN_BENCHMARK = f"{BENCHMARKS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
 LOGS = "logs/{experiment}"
 
 # Files every training run writes (selections.csv and selected.npz are empty for methods that
@@ -94,6 +95,13 @@ def proxy_key(section: dict, proxy: dict) -> str:
 
 def run_dir(experiment: str, dataset: str, method: str, fraction: float, seed: int) -> str:
     return fill(RUN, experiment=experiment, dataset=dataset, method=method,
+                fraction=fraction_label(fraction), seed=seed)
+
+
+def train_benchmark(experiment: str, dataset: str, method: str, fraction: float,
+                    seed: int) -> str:
+    """The Snakemake benchmark TSV of a training job (its wall time as Snakemake measured it)."""
+    return fill(TRAIN_BENCHMARK, experiment=experiment, dataset=dataset, method=method,
                 fraction=fraction_label(fraction), seed=seed)
 
 

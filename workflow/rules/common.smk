@@ -28,6 +28,7 @@ EXPERIMENT = PLAN.experiment
 LOGS = paths.fill(paths.LOGS, experiment=EXPERIMENT)
 BENCH = paths.fill(paths.BENCHMARKS, experiment=EXPERIMENT)
 RUN = paths.fill(paths.RUN, experiment=EXPERIMENT)
+TRAIN_BENCH = paths.fill(paths.TRAIN_BENCHMARK, experiment=EXPERIMENT)
 SUBSET = paths.fill(paths.SUBSET, experiment=EXPERIMENT)
 CONDA_ENV = "../../envs/prunebench.yaml"
 os.environ["PRUNEBENCH_OPS"] = json.dumps(PLAN.operations(), sort_keys=True)

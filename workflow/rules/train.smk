@@ -11,7 +11,7 @@ rule train:
     log:
         f"{LOGS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+        TRAIN_BENCH
     conda:
         CONDA_ENV
     threads: 1
