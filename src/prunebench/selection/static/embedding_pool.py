@@ -1,5 +1,6 @@
-"""What the embedding selectors (kcenter, herding) share: input checks, the device, and a
-`Pool` that serves one class's embeddings as mean-centred rows in bounded memory.
+"""What the embedding selectors (kcenter, herding) share: input checks, the device, the
+per-group driver `select_greedily`, and a `Pool` that serves one class's embeddings as
+mean-centred rows in bounded memory.
 
 Both greedy loops need, per step, one inner product of every pool point with a vector
 (the newest centre for kcenter, the running sum for herding). A `Pool` computes that as a
@@ -15,7 +16,7 @@ expansion ||a||^2 + ||b||^2 - 2 a.b well conditioned (it cancels badly far from 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -23,6 +24,8 @@ import torch
 from torch import Tensor
 
 from prunebench.errors import UserError
+
+from .quotas import check_fraction, reject_options, select_by_group
 
 # Rows converted to the working dtype at once: 16 MiB of float32 at d = 512. A CIFAR-10 class
 # (5,000 rows) is converted once; a 50,000-row pool streams through the buffer.
@@ -152,3 +155,22 @@ class Pool:
     def row(self, p: Tensor) -> Tensor:
         """Centred row `p` (a 0-d index tensor, so a GPU loop never waits for the host)."""
         return self.rows.index_select(0, p.view(1))[0].to(self.dtype) - self.mean
+
+
+def select_greedily(name: str, values, labels: np.ndarray, fraction: float, *,
+                    class_balanced: bool, chunk_size: int, device: str, options: dict,
+                    greedy: Callable[[Pool, np.ndarray, int], Tensor]) -> np.ndarray:
+    """What select_kcenter and select_herding share: check their inputs, then run `greedy`
+    (pool, the group's indices, quota) -> positions picked in the pool, on each group (each
+    class, or everything) in ascending class order, in full precision. Sorted int64 indices."""
+    reject_options(name, options)
+    check_fraction(fraction)
+    chunk_size = check_chunk_size(chunk_size)
+    values, labels = check_embeddings(values, labels)
+    x = as_tensor(values, pick_device(values, device))
+
+    def rule(idx: np.ndarray, q: int) -> np.ndarray:
+        return idx[greedy(Pool(pool_rows(x, idx), chunk_size), idx, q).cpu().numpy()]
+
+    with full_precision():
+        return select_by_group(labels, fraction, class_balanced, rule)

@@ -20,17 +20,7 @@ import torch
 from torch import Tensor
 
 from ...options import option
-from .embedding_pool import (
-    CHUNK_ROWS,
-    Pool,
-    as_tensor,
-    check_chunk_size,
-    check_embeddings,
-    full_precision,
-    pick_device,
-    pool_rows,
-)
-from .quotas import check_fraction, reject_options, select_by_group
+from .embedding_pool import CHUNK_ROWS, Pool, select_greedily
 
 
 @dataclass(frozen=True)
@@ -78,17 +68,7 @@ def select_kcenter(
     drawn with `rng.integers(group size)`, groups in ascending class order.
     `chunk_size` bounds the rows converted to float32 at once; `device` is auto, cpu or cuda.
     """
-    reject_options("kcenter", options)
-    check_fraction(fraction)
-    chunk_size = check_chunk_size(chunk_size)
-    values, labels = check_embeddings(values, labels)
-    target = pick_device(values, device)
-    x = as_tensor(values, target)
-
-    def rule(idx: np.ndarray, q: int) -> np.ndarray:
-        pool = Pool(pool_rows(x, idx), chunk_size)
-        first = int(rng.integers(len(idx)))
-        return idx[k_center_greedy(pool, q, first).cpu().numpy()]
-
-    with full_precision():
-        return select_by_group(labels, fraction, class_balanced, rule)
+    return select_greedily(
+        "kcenter", values, labels, fraction, class_balanced=class_balanced,
+        chunk_size=chunk_size, device=device, options=options,
+        greedy=lambda pool, idx, q: k_center_greedy(pool, q, int(rng.integers(len(idx)))))
