@@ -104,14 +104,16 @@ def _experiment_config(args) -> dict:
 def cmd_aggregate(args) -> None:
     from .paths import missing_file, summary_file
     from .plan import ExperimentPlan
-    from .report.aggregate import write_summary
+    from .report.aggregate import test_sizes, write_summary
 
     plan = ExperimentPlan(_experiment_config(args))
+    n_test = test_sizes({d: plan.data_dir(d) for d in plan.datasets})
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
     missing_out = args.missing_out or (missing_file(plan.experiment) if not args.out else None)
     summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
-                                     allow_missing=args.allow_missing, expected=plan.expected())
+                                     allow_missing=args.allow_missing, expected=plan.expected(),
+                                     n_test=n_test)
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from ..atomic import write_text
 from ..errors import UserError
 from ..methods import SCORES
+from .efficiency import selection_efficiency
 from .progress import progress
 
 PHASES = ("scoring", "selection", "training", "evaluation")
@@ -28,7 +29,9 @@ COLUMNS = [
     "protocol", "score",
     "test_acc", "test_loss", "time_scoring", "time_selection", "time_training",
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
-    "n_used", "n_train", "forward_examples", "backward_examples", "checks", "device", "hardware",
+    "n_used", "n_train", "n_test", "forward_examples", "backward_examples",
+    "selection_forward_examples", "selection_backward_examples", "selection_efficiency", "checks",
+    "device", "hardware",
     "threads",
     "torch", "python", "proxies_trained_for", "run_dir",
 ]
@@ -63,8 +66,12 @@ def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], floa
     return costs
 
 
-def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "") -> dict:
-    """One summary row: the run's fields, its phase times with the outside costs charged."""
+def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "",
+            n_test: int | None = None) -> dict:
+    """One summary row: the run's fields, its phase times with the outside costs charged, and
+    its selection efficiency (`n_test`: the test set's size, when metrics.json lacks it)."""
+    if metrics.get("n_test") is None and n_test:
+        metrics = {**metrics, "n_test": n_test}
     score = metrics.get("score")
     selection_s = metrics.get("subset_selection_s") or 0.0
     scoring_s = costs.get((metrics["dataset"], score), 0.0) if score else 0.0
@@ -77,6 +84,9 @@ def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "
         time_training=times["training"], time_evaluation=times["evaluation"],
         forward_examples=counts.get("forward_examples"),
         backward_examples=counts.get("backward_examples"), checks=counts.get("checks"),
+        selection_forward_examples=counts.get("selection_forward_examples"),
+        selection_backward_examples=counts.get("selection_backward_examples"),
+        selection_efficiency=selection_efficiency(metrics),
         proxies_trained_for="+".join(sorted(costs.get((metrics["dataset"], TRAINED_FOR), ())))
         if score else "",
         run_dir=run_dir,
@@ -113,11 +123,23 @@ def find_missing(expected: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MISSING_COLUMNS)
 
 
+def test_sizes(data_dirs: dict[str, str | Path]) -> dict[str, int]:
+    """dataset -> test-set size, from each prepared dataset's meta.json (datasets whose data
+    is not prepared are left out): the evaluation count selection efficiency prices with."""
+    sizes = {}
+    for dataset, folder in data_dirs.items():
+        meta = Path(folder) / "meta.json"
+        if meta.exists():
+            sizes[dataset] = int(_read_json(meta)["n_test"])
+    return sizes
+
+
 def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path],
-                  allow_missing: bool = False,
-                  expected: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  allow_missing: bool = False, expected: list[dict] | None = None,
+                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, missing): one row per finished run, one per absent run or proxy run.
-    `expected` describes each path for missing.csv (default: paths only)."""
+    `expected` describes each path for missing.csv (default: paths only); `n_test` maps a
+    dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks it."""
     if expected is None:
         expected = [{"what": "run", "path": p} for p in run_metrics]
         expected += [{"what": "proxy", "path": p} for p in proxy_metrics]
@@ -130,8 +152,11 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
     costs = scoring_costs([p for p in proxy_metrics if absence_reason(p) is None])
     present = [p for p in run_metrics if absence_reason(p) is None]
-    rows = [run_row(_read_json(path), costs, str(Path(path).parent))
-            for path in progress(present, desc="aggregate", unit="run")]
+    rows = []
+    for path in progress(present, desc="aggregate", unit="run"):
+        metrics = _read_json(path)
+        rows.append(run_row(metrics, costs, str(Path(path).parent),
+                            (n_test or {}).get(metrics["dataset"])))
     extra = sorted({k for row in rows for k in row} - set(COLUMNS))
     frame = pd.DataFrame(rows, columns=COLUMNS + extra)
     frame = frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
@@ -139,10 +164,11 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
 
 
 def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,
-                  allow_missing: bool = False,
-                  expected: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  allow_missing: bool = False, expected: list[dict] | None = None,
+                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
-    summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected)
+    summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected,
+                                     n_test)
     missing_out = missing_out or Path(out).with_name("missing.csv")
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))

@@ -1,7 +1,7 @@
 """One dataset's answer to the benchmark's question: time to accuracy, differences with
-intervals, the cost-accuracy frontier, published numbers beside ours, and the paragraph that
-says what the run shows. Builds the tables (CSV text), the figure and the display rows that
-`sections.dataset_section` puts on the page."""
+intervals, the cost-accuracy frontier, published numbers beside ours, and the headline (one
+leaderboard row per budget and a few sentences). Builds the tables (CSV text), the figure
+and the display rows that `sections.dataset_section` puts on the page."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 from . import figures, figures_analysis, published
 from .frontier import frontier, frontier_rows
 from .intervals import absent_baselines, differences, width_note
-from .narrative import what_this_run_says
+from .leaderboard import Row, headline, leaderboard, leaderboard_csv
 from .time_to_accuracy import (
     NO_HISTORY,
     Target,
@@ -34,7 +34,9 @@ class Analysis:
     width_note: str = ""
     frontier_rows: list[dict] = field(default_factory=list)
     references: list[dict] = field(default_factory=list)
-    says: list[str] = field(default_factory=list)
+    says: list[str] = field(default_factory=list)  # the headline's sentences
+    leaderboard: list[Row] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)  # CREST and its variants, as shown
     figures: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
 
@@ -70,9 +72,10 @@ def _time_part(result: Analysis, table: pd.DataFrame, curves: pd.DataFrame, conf
 
 
 def analyse(dataset: str, runs: pd.DataFrame, table: pd.DataFrame, curves: pd.DataFrame,
-            config: dict, colors: dict[str, str]) -> Analysis:
+            config: dict, colors: dict, crest_methods: list[str] | None = None) -> Analysis:
     """Everything the analysis shows for one dataset; `runs` are its summary rows, `table` its
-    method table, `curves` its seed-mean learning curves (`curves.mean_curves`)."""
+    method table, `curves` its seed-mean learning curves (`curves.mean_curves`),
+    `crest_methods` the configured CREST variants the headline compares."""
     result = Analysis()
     tta = _time_part(result, table, curves, config, colors)
 
@@ -101,5 +104,8 @@ def analyse(dataset: str, runs: pd.DataFrame, table: pd.DataFrame, curves: pd.Da
         result.tables["reference"] = pd.concat(frames, ignore_index=True).to_csv(
             index=False, float_format="%.6g")
 
-    result.says = what_this_run_says(table, diffs, tta, result.targets, on)
+    result.variants = list(crest_methods or [])
+    result.leaderboard = leaderboard(table, diffs, tta, result.variants)
+    result.tables["leaderboard"] = leaderboard_csv(result.leaderboard)
+    result.says = headline(result.leaderboard, table, diffs, tta)
     return result

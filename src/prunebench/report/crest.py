@@ -4,43 +4,20 @@ Per selection: the steps since the previous one, the pool it chose from, the che
 and number of mini-batch coresets the adaptive rule set, the curvature norm of the quadratic
 model, and how hard the chosen examples were by the proxy runs' mean scores (EL2N; forgetting,
 whose +inf marks examples never learned: its mean is over finite values and the +inf share is
-given apart). Logs written before the curvature columns existed read as NaN there.
+given apart). selections.csv is read by column name (report/selections.py): CREST's own
+columns are optional and read as NaN when a log lacks them.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from .selections import GENERIC_COLUMNS, read_selection_log
 
 DIFFICULTY_SCORES = ("el2n", "forgetting")
-SELECTION_COLUMNS = ["step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
-                     "selection_s"]
-CURVATURE_COLUMNS = ["check_interval", "num_coresets", "curvature_norm"]  # optional
-
-
-def read_selection_log(run_dir: str | Path) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
-    """(selections.csv as a frame, the indices each selection picked), or None if absent."""
-    run_dir = Path(run_dir)
-    csv_path, npz_path = run_dir / "selections.csv", run_dir / "selected.npz"
-    if not csv_path.exists() or not npz_path.exists():
-        return None
-    try:
-        table = pd.read_csv(csv_path)
-        with np.load(npz_path, allow_pickle=False) as npz:
-            offsets, indices = npz["offsets"], npz["indices"]
-    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise UserError(f"cannot read {csv_path} / {npz_path} ({exc}); re-run that training "
-                        "job (snakemake --forcerun train <its metrics.json>)") from exc
-    lacking = [c for c in SELECTION_COLUMNS if c not in table.columns]
-    if lacking or len(offsets) != len(table) + 1:
-        raise UserError(f"{csv_path} lacks columns {lacking} or disagrees with {npz_path} "
-                        f"({len(table)} rows, {len(offsets) - 1} selections); re-run that job")
-    picked = [indices[offsets[s]:offsets[s + 1]] for s in range(len(table))]
-    return table, picked
+CREST_COLUMNS = ["rel_error", "check_interval", "num_coresets", "curvature_norm"]  # optional
 
 
 def _finite_mean(values: np.ndarray) -> float:
@@ -53,8 +30,8 @@ def selection_stats(table: pd.DataFrame, picked: list[np.ndarray],
     """One row per selection: step, reason, steps_since_previous (NaN for the first),
     pool_size, n_selected, check_interval, num_coresets, curvature_norm (NaN when the log
     lacks them), and mean_<score> of the picked examples (+ inf_share_<score>)."""
-    out = table[SELECTION_COLUMNS].copy()
-    for column in CURVATURE_COLUMNS:
+    out = table[GENERIC_COLUMNS].copy()
+    for column in CREST_COLUMNS:
         out[column] = table[column] if column in table else float("nan")
     out["steps_since_previous"] = out.step.diff()
     for name in DIFFICULTY_SCORES:

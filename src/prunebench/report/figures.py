@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .aggregate import PHASES
+from .palette import Look, method_looks, tag, tag_svg
 
 STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller files, the browser's own fonts
@@ -36,18 +37,22 @@ def figure(width: float, height: float, **subplots):
 
 
 def to_svg(fig: Figure) -> str:
+    """The figure as SVG text, its series' methods and its x scales written as data-*
+    attributes (palette.tag_svg)."""
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buffer.getvalue()
+    return tag_svg(buffer.getvalue(), [ax.get_xscale() for ax in fig.axes if ax.axison])
 
 
-def method_colors(methods: list[str]) -> dict[str, str]:
-    """A fixed colour per method, the same in every figure; `full` is black."""
-    palette = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab10"].colors]
-    others = [m for m in methods if m != "full"]
-    colors = {m: palette[i % len(palette)] for i, m in enumerate(others)}
-    return {"full": "black", **colors}
+def method_colors(methods: list[str], config: dict | None = None) -> dict[str, Look]:
+    """Each method's look (colour of its base method, line style and marker of its variant),
+    the same in every figure: palette.method_looks."""
+    return method_looks(methods, config)
+
+
+def _look(looks: dict[str, Look], method: str) -> Look:
+    return looks.get(method) or Look("gray")
 
 
 def message_figure(text: str) -> str:
@@ -63,7 +68,7 @@ def _single_point(rows: pd.DataFrame) -> bool:
     return len(rows) == 1 and rows.fraction.iloc[0] == 1.0
 
 
-def accuracy_vs_fraction(table: pd.DataFrame, colors: dict[str, str]) -> str:
+def accuracy_vs_fraction(table: pd.DataFrame, colors: dict[str, Look]) -> str:
     """Mean last-epoch accuracy (%) per fraction, one line per method, ±1 std bars; `full` as a
     dashed line with its ±1 std band; a method that runs once at fraction 1 and sets its own
     savings (InfoBatch) sits at the share of full's steps it used."""
@@ -75,27 +80,30 @@ def accuracy_vs_fraction(table: pd.DataFrame, colors: dict[str, str]) -> str:
             # methods share fractions: a small sideways offset keeps their error bars apart
             dodge = 0.006 * (i - len(methods) / 2)
             if method == "full":
-                ax.axhline(acc.iloc[0], label="full", **FULL_STYLE)
+                tag(ax.axhline(acc.iloc[0], label="full", **FULL_STYLE), "full", "black")
                 ax.axhspan(acc.iloc[0] - std.iloc[0], acc.iloc[0] + std.iloc[0],
                            color="black", alpha=0.08)
                 continue
             x, label = rows.fraction + dodge, method
             if _single_point(rows):
                 x, label = rows.step_share + dodge, f"{method} (at its step share)"
-            ax.errorbar(x, acc, yerr=std, marker="o", capsize=3, label=label,
-                        color=colors.get(method))
+            look = _look(colors, method)
+            tag(ax.errorbar(x, acc, yerr=std, marker=look.marker, linestyle=look.linestyle,
+                            capsize=3, label=label, color=look.color), method, look.color)
         ax.set_xlim(0, 1.05)
         ax.set_xlabel("fraction of the training data (budget)")
         ax.set_ylabel("last-epoch test accuracy (%)")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return to_svg(fig)
 
 
-def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, str],
-                     frontier: pd.DataFrame | None = None) -> str:
-    """Mean accuracy against mean whole cost per run, ±1 std both ways, labelled by fraction;
-    the Pareto-optimal points (`frontier`, cheapest first) ringed and joined by a step line."""
-    with figure(6.5, 3.6) as (fig, axes):
+def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, Look],
+                     frontier: pd.DataFrame | None = None, width: float = 6.5,
+                     height: float = 3.6) -> str:
+    """Mean accuracy against mean whole cost per run on a log time axis, ±1 std both ways,
+    labelled by fraction; the Pareto-optimal points (`frontier`, cheapest first) ringed and
+    joined by a step line; the legend outside the axes."""
+    with figure(width, height) as (fig, axes):
         ax = axes[0, 0]
         if frontier is not None and len(frontier):
             x, y = frontier.time_total, 100 * frontier.acc_mean
@@ -104,16 +112,20 @@ def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, str],
                        label="Pareto frontier", zorder=3)
         for method, rows in table.groupby("method", sort=False):
             rows = rows.sort_values("fraction")
-            ax.errorbar(rows.time_total, 100 * rows.acc_mean, xerr=rows.time_total_std.fillna(0),
-                        yerr=100 * rows.acc_std.fillna(0), marker="s" if method == "full" else "o",
-                        capsize=3, label=method, color=colors.get(method))
+            look = _look(colors, method)
+            tag(ax.errorbar(rows.time_total, 100 * rows.acc_mean,
+                            xerr=rows.time_total_std.fillna(0), yerr=100 * rows.acc_std.fillna(0),
+                            marker="*" if method == "full" else look.marker,
+                            linestyle=look.linestyle, linewidth=1, capsize=2, label=method,
+                            color=look.color), method, look.color)
             for x, y, f in zip(rows.time_total, 100 * rows.acc_mean, rows.fraction, strict=True):
                 ax.annotate(f"{f:g}", (x, y), textcoords="offset points", xytext=(4, 3),
-                            fontsize=7, color=colors.get(method))
-        ax.set_xlabel("wall time per run (s): scoring + selection + training + evaluation")
+                            fontsize=7, color=look.color)
+        ax.set_xscale("log")
+        ax.set_xlabel("wall time per run (s, log scale): scoring + selection + training + "
+                      "evaluation")
         ax.set_ylabel("last-epoch test accuracy (%)")
-        ax.set_xlim(left=0)
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return to_svg(fig)
 
 
@@ -138,7 +150,7 @@ def phase_time(table: pd.DataFrame) -> str:
     return to_svg(fig)
 
 
-def learning_curves(curves: pd.DataFrame, colors: dict[str, str]) -> str:
+def learning_curves(curves: pd.DataFrame, colors: dict[str, Look]) -> str:
     """Test accuracy against optimizer step (top) and wall time (bottom), one column per
     fraction; methods that run only at fraction 1 (full, InfoBatch) appear in every column.
     Methods are drawn in the order of `colors`."""
@@ -154,14 +166,20 @@ def learning_curves(curves: pd.DataFrame, colors: dict[str, str]) -> str:
             for row, x in enumerate(("step", "wall")):
                 ax = axes[row, col]
                 for method, rows in shown.groupby("method", sort=False):
-                    style = FULL_STYLE if method == "full" else {"color": colors.get(method)}
+                    look = _look(colors, method)
+                    style = FULL_STYLE if method == "full" else {
+                        "color": look.color, "linestyle": look.linestyle}
                     acc = 100 * rows.acc_mean
-                    ax.plot(rows[x], acc, marker=".", label=method, **style)
+                    tag(ax.plot(rows[x], acc, marker=".", label=method, **style), method,
+                        style["color"])
                     if rows.n.max() > 1:
                         spread = 100 * rows.acc_std.fillna(0)
                         ax.fill_between(rows[x], acc - spread, acc + spread, alpha=0.12,
                                         color=style["color"])
-                ax.set_xlabel("optimizer step" if x == "step" else "wall time (s, costs charged)")
+                if x == "wall":
+                    ax.set_xscale("log")
+                ax.set_xlabel("optimizer step" if x == "step" else
+                              "wall time (s, log scale, costs charged)")
                 if col == 0:
                     ax.set_ylabel("test accuracy (%)")
             axes[0, col].set_title(f"fraction {fraction:g}")

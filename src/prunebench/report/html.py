@@ -123,7 +123,7 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
     for name, section in progress(list(config["datasets"].items()), desc="report",
                                   unit="dataset"):
         sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
-                                         config, produced)
+                                         config, produced, plan.data_dir(name))
     out = Path(out)
     exports = _exports(config, sections)
     written = _write_files(out.parent, config, sections, exports)

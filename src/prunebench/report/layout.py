@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..methods import base_method
+from ..methods import METHODS, base_method
 from ..plan import ExperimentPlan
 
 # Figures every dataset gets, then the optional ones; the value is the label shown in reports.
@@ -20,15 +20,18 @@ FIGURES = {
     "learning_curves": "learning curves",
     "time_to_accuracy": "time to accuracy",
 }
+DYNAMIC_FIGURE = {"selections": "dynamic methods' selections"}
 CREST_FIGURE = {"crest_selection": "CREST selections"}
 SCORE_FIGURES = {"score_distributions": "score distributions",
                  "score_correlation": "score rank correlation"}
-TABLES = {"methods": "methods by fraction", "time_to_accuracy": "time to accuracy",
+TABLES = {"leaderboard": "leaderboard by budget", "methods": "methods by fraction",
+          "time_to_accuracy": "time to accuracy",
           "differences": "differences with 95% intervals",
           "frontier": "cost-accuracy Pareto frontier"}
 REFERENCE_TABLE = {"reference": "published numbers beside ours"}
 # Whole-experiment tables to paste into a paper, under the report's tables/.
 EXPORTS = {"summary.tex": "LaTeX tables (booktabs)", "summary.md": "Markdown tables"}
+DYNAMIC_TABLE = {"selections": "dynamic methods' selections per run"}
 CREST_TABLE = {"crest_selection": "CREST selections per run"}
 SCORE_TABLE = {"score_correlation": "Spearman correlation of scores"}
 
@@ -36,6 +39,12 @@ SCORE_TABLE = {"score_correlation": "Spearman correlation of scores"}
 def crest_configured(config: dict) -> bool:
     """Whether any configured method (or variant) runs CREST."""
     return any(base_method(m, config) == "crest" for m in config["methods"])
+
+
+def dynamic_methods(config: dict) -> list[str]:
+    """The configured methods (or variants) that select during training."""
+    return [m for m in config["methods"]
+            if getattr(METHODS.get(base_method(m, config)), "kind", "") == "dynamic"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,9 @@ class ReportFile:
 def report_files(config: dict) -> list[ReportFile]:
     """The figures and tables of every dataset, given what the config runs and scores."""
     figures, tables = dict(FIGURES), dict(TABLES)
+    if dynamic_methods(config):
+        figures.update(DYNAMIC_FIGURE)
+        tables.update(DYNAMIC_TABLE)
     if crest_configured(config):
         figures.update(CREST_FIGURE)
         tables.update(CREST_TABLE)

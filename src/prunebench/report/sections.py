@@ -17,7 +17,14 @@ from . import figures, figures_selection
 from .analysis import Analysis, analyse
 from .crest import crest_run_table, crest_selections, dataset_baseline
 from .curves import mean_curves
+from .layout import dynamic_methods
 from .scores import absent_scores, score_stats, spearman_matrix
+from .selections import (
+    dynamic_selections,
+    read_labels,
+    selection_display_rows,
+    selection_run_table,
+)
 from .tables import format_method_rows, method_csv, method_order, method_table
 
 
@@ -31,6 +38,9 @@ class DatasetSection:
     tables: dict[str, str] = field(default_factory=dict)  # name -> CSV text
     crest_status: str = ""  # empty when CREST ran; otherwise why there is nothing to show
     crest_rows: list[dict] = field(default_factory=list)
+    selection_status: str = ""  # empty when some dynamic run left selections; else why not
+    selection_rows: list[dict] = field(default_factory=list)
+    labels_found: bool = False
     score_rows: list[dict] = field(default_factory=list)
     scores_absent: list[dict] = field(default_factory=list)
     correlation: pd.DataFrame | None = None
@@ -79,8 +89,30 @@ def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _selection_part(section: DatasetSection, runs: pd.DataFrame, methods: list[str],
+                    labels: np.ndarray | None, looks: dict) -> None:
+    """Every dynamic method's selections: count, sizes, time, class balance over time."""
+    if not methods:
+        return
+    selections = dynamic_selections(runs, methods, labels)
+    if selections.empty:
+        section.selection_status = ("No dynamic run left a selection log (selections.csv / "
+                                    "selected.npz with at least one selection).")
+        section.figures["selections"] = figures.message_figure(section.selection_status)
+        section.tables["selections"] = "note\n" + section.selection_status + "\n"
+        return
+    section.labels_found = labels is not None
+    smallest = None
+    if labels is not None:
+        smallest = float(np.bincount(labels).min() / len(labels))
+    per_run = selection_run_table(selections, smallest)
+    section.selection_rows = selection_display_rows(per_run)
+    section.figures["selections"] = figures_selection.dynamic_selection(selections, looks)
+    section.tables["selections"] = per_run.to_csv(index=False, float_format="%.6g")
+
+
 def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, np.ndarray],
-                crest_methods: list[str]) -> None:
+                crest_methods: list[str], looks: dict) -> None:
     """CREST and its named variants (e.g. crest_fixed), each run one row and one line."""
     if not crest_methods:
         section.crest_status = "CREST not run: `crest` is not among this experiment's methods."
@@ -97,7 +129,8 @@ def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, n
     baseline = dataset_baseline(scores)
     per_run = crest_run_table(selections, baseline)
     section.crest_rows = crest_display_rows(per_run)
-    section.figures["crest_selection"] = figures_selection.crest_selection(selections, baseline)
+    section.figures["crest_selection"] = figures_selection.crest_selection(selections, baseline,
+                                                                           looks)
     section.tables["crest_selection"] = per_run.to_csv(index=False, float_format="%.6g")
 
 
@@ -124,14 +157,15 @@ def _score_part(section: DatasetSection, scores: dict[str, np.ndarray],
 
 def dataset_section(name: str, model: str, summary: pd.DataFrame,
                     scores: dict[str, np.ndarray], config: dict,
-                    produced_scores: list[str]) -> DatasetSection:
-    """Build every table and figure of one dataset from its summary rows and score arrays."""
+                    produced_scores: list[str], data_dir=None) -> DatasetSection:
+    """Build every table and figure of one dataset from its summary rows and score arrays;
+    `data_dir` is its prepared data (the labels the selections' class balance is read from)."""
     runs = summary[summary.dataset == name]
     table = method_table(runs, config.get("methods"))
     section = DatasetSection(name=name, model=model, n_runs=len(runs),
                              method_rows=format_method_rows(table), table=table)
     section.tables["methods"] = method_csv(table)
-    colors = figures.method_colors(method_order(runs, config.get("methods")))
+    colors = figures.method_colors(method_order(runs, config.get("methods")), config)
     curves = mean_curves(runs)
     if runs.empty:
         text = f"no finished run for {name}"
@@ -144,10 +178,11 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
             learning_curves=(figures.learning_curves(curves, colors) if len(curves) else
                              figures.message_figure("no run left a history.csv")),
         )
-    section.analysis = analyse(name, runs, table, curves, config, colors)
+    crest_methods = [m for m in config.get("methods", []) if base_method(m, config) == "crest"]
+    section.analysis = analyse(name, runs, table, curves, config, colors, crest_methods)
     section.figures.update(section.analysis.figures)
     section.tables.update(section.analysis.tables)
-    crest_methods = [m for m in config.get("methods", []) if base_method(m, config) == "crest"]
-    _crest_part(section, runs, scores, crest_methods)
+    _selection_part(section, runs, dynamic_methods(config), read_labels(data_dir), colors)
+    _crest_part(section, runs, scores, crest_methods, colors)
     _score_part(section, scores, produced_scores)
     return section

@@ -37,8 +37,11 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     if summary.empty:
         return pd.DataFrame(columns=[*KEYS, "kind", "n", "acc_mean", "acc_std", "acc_vs_full",
                                      "rel_error", "time_total", "time_total_std", "speedup",
-                                     "selection_share", "steps", "step_share"])
+                                     "selection_share", "selection_efficiency", "steps",
+                                     "step_share"])
     frame = summary.assign(step_share=summary.steps / summary.full_steps)
+    if "selection_efficiency" not in frame:  # a summary.csv from before the column existed
+        frame = frame.assign(selection_efficiency=float("nan"))
     table = frame.groupby(KEYS, as_index=False).agg(
         kind=("kind", "first"), n=("seed", "nunique"),
         acc_mean=("test_acc", "mean"), acc_std=("test_acc", _std),
@@ -46,6 +49,7 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
         **{f"time_{p}": (f"time_{p}", "mean") for p in PHASES},
         steps=("steps", "mean"), full_steps=("full_steps", "mean"),
         step_share=("step_share", "mean"), examples_seen=("examples_seen", "mean"),
+        selection_efficiency=("selection_efficiency", "mean"),
     )
     full = table[table.method == "full"].set_index("dataset")
     table["acc_vs_full"] = table.acc_mean - table.dataset.map(full.acc_mean)
@@ -77,6 +81,7 @@ def format_method_rows(table: pd.DataFrame) -> list[dict]:
             "time": _num(rec["time_total"], ".2f"),
             "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
             "selection_share": _num(100 * rec["selection_share"], ".1f"),
+            "selection_efficiency": _num(rec["selection_efficiency"], ".2f"),
             "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
                                                       else ""),
             "steps": f"{rec['steps']:.0f}", "step_share": _num(100 * rec["step_share"], ".0f"),
@@ -88,5 +93,5 @@ def method_csv(table: pd.DataFrame) -> str:
     """The table as written next to the report (and shown by `snakemake --report`)."""
     columns = ["method", "kind", "fraction", "n", "acc_mean", "acc_std", "acc_vs_full",
                "rel_error", "time_total", *[f"time_{p}" for p in PHASES], "selection_share",
-               "speedup", "steps", "step_share"]
+               "selection_efficiency", "speedup", "steps", "step_share"]
     return table[columns].to_csv(index=False, float_format="%.4g")
