@@ -43,7 +43,7 @@ def run_dir(root: Path, method: str, fraction: float, seed: int) -> Path:
 def write_run(root: Path, method: str, fraction: float, seed: int, *, acc: float,
               training: float, evaluation: float = 1.0, selection: float = 0.0,
               steps: int | None = None, subset_selection_s: float | None = None,
-              extra_time: dict | None = None) -> Path:
+              extra_time: dict | None = None, counts: dict | None = None) -> Path:
     """metrics.json + history.csv of one run; history's last row matches the metrics."""
     out = run_dir(root, method, fraction, seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +62,8 @@ def write_run(root: Path, method: str, fraction: float, seed: int, *, acc: float
         "wall_time_s": selection + training + evaluation, "device": "cpu", "threads": 1,
         "torch": "2.9.0", "python": "3.11.2",
     }
+    if counts is not None:
+        metrics["counts"] = counts
     (out / "metrics.json").write_text(json.dumps(metrics))
     lines = ["epoch,step,lr,train_loss,test_loss,test_acc,examples_seen,time_scoring,"
              "time_selection,time_training,time_evaluation"]

@@ -244,7 +244,12 @@ def test_report_self_contained_with_every_declared_file(toy):
         assert src.startswith("data:image/svg+xml;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).lstrip().startswith(b"<?xml")
     assert "<script" not in html and "<link" not in html and "http" not in html.split("</head>")[0]
-    assert html.count('class="protocol"') >= html.count("<table")
+    # the protocol is said once, after the headline; setup, config and runs come last
+    assert html.count('class="protocol"') == 1 and html.count("Protocol: ") == 1
+    body = html.split("</h1>", 1)[1]
+    assert body.index('id="mnist1d-leaderboard"') < body.index('id="protocol"') \
+        < body.index('id="mnist1d-methods"') < body.index('id="setup"') < body.index('id="runs"')
+    assert '<details class="end" id="setup-details">' in html
     assert "None: every expected run finished" in html and "CREST not run" not in html
     assert "84.00 ± 4.00" in html  # random: mean ± std over 3 seeds in %
     assert "1.85x" in html  # random: 12 / 6.5
@@ -307,7 +312,7 @@ def test_report_without_full_shows_no_speedup(toy):
                         {**config, "protocol": "equal_steps"},
                         missing_csv="results/toy/missing.csv")
     html = out.read_text()
-    assert "Protocol: <strong>equal_steps</strong>" in html and "data efficiency" in html
+    assert "<strong>Protocol: equal_steps</strong>" in html and "data efficiency" in html
     assert html.count("not run</td>") == 3
     assert len(images(html)) == sum(f.kind == "figure" for f in report_files(config))
 

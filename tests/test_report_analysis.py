@@ -1,5 +1,5 @@
 """The report's analysis on hand-made numbers: time to accuracy, intervals and verdicts, the
-Pareto frontier, and the paragraph written from them."""
+Pareto frontier (the headline written from them: test_report_leaderboard.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from prunebench.report.intervals import (
     verdict,
     width_note,
 )
-from prunebench.report.narrative import what_this_run_says
 from prunebench.report.tables import method_table
 from prunebench.report.time_to_accuracy import (
     Target,
@@ -234,36 +233,3 @@ def test_frontier_rows_cheapest_first():
     table = one_table([("full", 1.0, 0.92, 12.0), ("random", 0.5, 0.84, 6.5),
                        ("el2n", 0.5, 0.86, 9.5), ("crest", 0.5, 0.87, 7.0)])
     assert frontier(table).method.tolist() == ["random", "crest", "full"]
-
-
-# --- the paragraph ------------------------------------------------------------------------
-
-def test_paragraph_is_written_from_the_numbers():
-    runs = summary_rows({("full", 1.0): [0.92, 0.93, 0.94],
-                         ("random_epoch", 0.1): [0.80, 0.82, 0.81],
-                         ("crest", 0.1): [0.85, 0.88, 0.86], ("el2n", 0.1): [0.81, 0.80, 0.83]})
-    table = one_table([("full", 1.0, 0.93, 30.0), ("random_epoch", 0.1, 0.81, 3.0),
-                       ("crest", 0.1, 0.86, 4.5), ("el2n", 0.1, 0.813, 12.0)])
-    order = list(zip(table.method, table.fraction, strict=True))
-    diffs = differences(runs, order)
-    curves = pd.concat([curve([0.9, 0.93], [15.0, 30.0], "full", 1.0),
-                        curve([0.88, 0.925], [2.0, 4.5], "crest", 0.1),
-                        curve([0.7, 0.81], [1.5, 3.0], "random_epoch", 0.1),
-                        curve([0.7, 0.813], [6.0, 12.0], "el2n", 0.1)])
-    targets = accuracy_targets(93.0)
-    tta = time_to_accuracy(curves, table, targets)
-    text = " ".join(what_this_run_says(table, diffs, tta, targets, frontier(table)))
-    assert "At f = 0.1, only crest (+5.33 pts, 95% CI +3.90 to +6.77) beats random_epoch" in text
-    assert "el2n is not distinguishable from it" in text
-    assert "as a multiple of random_epoch's 3.0 s: el2n 4.0x and crest 1.5x" in text
-    assert "full − 1 pt (92.00%) is reached by 1 of 3 runs, crest (f = 0.1) after 4.5 s" in text
-    assert "6.67x speedup over full" in text
-    assert "not by random_epoch (f = 0.1)" in text
-    assert "beats random beyond" not in text  # random not run: no sentence about it
-    assert "el2n" not in text.split("Pareto-optimal")[1]  # dominated by crest
-    # change the numbers, the text follows: crest now below random_epoch
-    runs.loc[runs.method == "crest", "test_acc"] = [0.70, 0.73, 0.71]
-    flipped = " ".join(what_this_run_says(table, differences(runs, order), tta, targets,
-                                          frontier(table)))
-    assert "no method beats random_epoch beyond noise" in flipped
-    assert "crest (-9.67 pts" in flipped and "is worse" in flipped
