@@ -68,6 +68,20 @@ TABLE_ROWS = """JSON.stringify(Object.fromEntries([...document.querySelectorAll(
   .map((t, i) => [t.id || String(i), [...t.querySelectorAll('tbody tr, tr')]
     .filter(tr => tr.querySelector('td'))
     .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent.trim()))])))"""
+# Each embedded figure's own metadata (palette.tag_svg): its x scales and, per plotted series,
+# the method and colour it was drawn for.
+FIGURE_META = """JSON.stringify([...document.querySelectorAll('figure img')].map(img => {
+  const svg = new DOMParser().parseFromString(atob(img.src.split(',')[1]), 'image/svg+xml');
+  return {id: img.closest('figure').id,
+          xscale: svg.documentElement.getAttribute('data-xscale'),
+          series: [...svg.querySelectorAll('[data-method]')].map(
+            g => [g.getAttribute('data-method'), g.getAttribute('data-color')])}; }))"""
+# What follows the title, in order, up to the first table: tag, id, and the id of any table.
+AFTER_TITLE = """JSON.stringify((() => { const out = [];
+  let el = document.querySelector('h1').nextElementSibling;
+  while (el && out.length < 4) { const t = el.querySelector('table');
+    out.push([el.tagName, el.id, t ? t.id : '']); el = el.nextElementSibling; }
+  return out; })())"""
 CLICK_LINK = """JSON.stringify((() => {
   const link = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === '%s');
   if (!link) return 'no such link'; link.click(); return 'clicked'; })())"""
@@ -235,8 +249,9 @@ def test_report_page_in_chromium(tiny_report, browser, tmp_path):
     boxes = browser.evaluate(session, FIGURE_BOXES)
     config = read_config_file(workdir / "tiny.yaml", SCHEMA)
     declared = [f for f in report_files(config) if f.kind == "figure"]
-    # five result figures (time to accuracy among them), CREST, two score figures
-    assert len(boxes) == len(declared) == 8
+    # five result figures (time to accuracy among them), the dynamic methods' selections,
+    # CREST's own panels, two score figures
+    assert len(boxes) == len(declared) == 9
     for box in boxes:
         assert box["decoded"] and box["width"] > 50 and box["height"] > 50, box
     assert {b["id"] for b in boxes} == {f"mnist1d-{f.name}" for f in declared}
@@ -246,11 +261,17 @@ def test_report_page_in_chromium(tiny_report, browser, tmp_path):
     names = ["full", "random", "random_epoch", "el2n", "forgetting", "crest"]
     assert [r[0] for r in methods] == names
     # accuracy, n, change, relative error, time, phases, selection share, speedup filled
-    assert all(cell for r in methods for cell in r[:11])
-    assert float(methods[1][3].split()[0]) > 0 and methods[0][10] == "1.00x"
+    # accuracy ... selection share, selection efficiency, speedup filled
+    assert all(cell for r in methods for cell in r[:12])
+    assert float(methods[1][3].split()[0]) > 0 and methods[0][11] == "1.00x"
     assert float(methods[-1][9]) > 0  # crest's selection share (%)
+    assert float(methods[-1][10]) > 0 and methods[1][10] == "–"  # efficiency: crest, random
     assert methods[0][6] == "0.00" and float(methods[1][6]) >= 0  # relative error (%)
     assert len(tables["mnist1d-crest-table"]) == 2 and len(tables["runs-table"]) == 12
+    # random_epoch logs no selection: the dynamic section shows crest's two runs
+    assert [r[0] for r in tables["mnist1d-selection-table"]] == ["crest", "crest"]
+    _headline_first(browser, session, tables)
+    _figures_readable(browser, session)
     assert len(tables["mnist1d-correlation"]) == 2
     _new_sections(browser, session, tables)
     text = browser.evaluate(session, "JSON.stringify(document.body.innerText)")
@@ -258,6 +279,44 @@ def test_report_page_in_chromium(tiny_report, browser, tmp_path):
 
     shot = browser.screenshot(session, tmp_path / "report.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def _headline_first(browser: Browser, session: str, tables: dict) -> None:
+    """After the title: a status line, then the dataset's headline section whose first table
+    is the leaderboard, one row per budget, before the protocol and every other table."""
+    after = browser.evaluate(session, AFTER_TITLE)
+    assert after[0][0] == "P" and after[1] == ["SECTION", "mnist1d-headline",
+                                               "mnist1d-leaderboard"], after
+    first_table = browser.evaluate(session, "JSON.stringify(document.querySelector('table').id)")
+    assert first_table == "mnist1d-leaderboard"
+    board = tables["mnist1d-leaderboard"]
+    assert [r[0] for r in board] == ["0.5"]  # one row per budget
+    names = ["full", "random", "random_epoch", "el2n", "forgetting", "crest"]
+    assert board[0][1].split()[0] in names  # most accurate: a method and its accuracy
+    assert board[0][3].endswith("time")  # crest: ... x random's time
+    assert board[0][4].startswith("random ") and "vs full" in board[0][4]
+    says = browser.evaluate(session, "JSON.stringify([...document.querySelectorAll("
+                                     "'#mnist1d-says-text li')].map(li => li.innerText))")
+    assert 1 <= len(says) <= 5 and "random" in says[0]
+
+
+def _figures_readable(browser: Browser, session: str) -> None:
+    """The cost figure's time axis is logarithmic, and every method keeps one colour in
+    every figure that draws it (the figures' own metadata)."""
+    meta = {f["id"]: f for f in browser.evaluate(session, FIGURE_META)}
+    assert meta["mnist1d-accuracy_vs_time"]["xscale"] == "log"
+    assert meta["mnist1d-accuracy_vs_fraction"]["xscale"] == "linear"
+    colours: dict[str, set[str]] = {}
+    drawn_in: dict[str, set[str]] = {}
+    for figure_id, figure in meta.items():
+        for method, colour in figure["series"]:
+            colours.setdefault(method, set()).add(colour)
+            drawn_in.setdefault(method, set()).add(figure_id)
+    assert set(colours) >= {"full", "random", "random_epoch", "el2n", "forgetting", "crest"}
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({c for cs in colours.values() for c in cs}) == len(colours)  # distinct
+    assert {"mnist1d-accuracy_vs_time", "mnist1d-learning_curves", "mnist1d-selections",
+            "mnist1d-crest_selection"} <= drawn_in["crest"]
 
 
 def _new_sections(browser: Browser, session: str, tables: dict) -> None:
@@ -279,9 +338,6 @@ def _new_sections(browser: Browser, session: str, tables: dict) -> None:
     assert published["gradmatch"][4] == "not run"
     assert published["random_epoch"][3] == "7.20" and float(published["random_epoch"][4]) >= 0
     assert published["full"][3] == "92.10"
-    says = browser.evaluate(session, "JSON.stringify(document.getElementById("
-                                     "'mnist1d-says-text').innerText)")
-    assert "At f = 0.5" in says and "Pareto-optimal" in says and "random_epoch" in says
     tex = browser.evaluate(session, "JSON.stringify(document.getElementById('summary-tex')"
                                     ".textContent)")
     assert "\\toprule" in tex and "\\textbf{" in tex and "random\\_epoch" in tex
