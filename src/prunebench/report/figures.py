@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .aggregate import PHASES
 from .palette import Look, method_looks, tag, tag_svg
@@ -49,6 +50,18 @@ def method_colors(methods: list[str], config: dict | None = None) -> dict[str, L
     """Each method's look (colour of its base method, line style and marker of its variant),
     the same in every figure: palette.method_looks."""
     return method_looks(methods, config)
+
+
+def log_axis(axis) -> None:
+    """A log scale on `axis` (ax.xaxis or ax.yaxis) labelled in plain numbers at 1, 2 and 5
+    times each power of ten (readable when the data span less than a decade)."""
+    if axis is axis.axes.xaxis:
+        axis.axes.set_xscale("log")
+    else:
+        axis.axes.set_yscale("log")
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _look(looks: dict[str, Look], method: str) -> Look:
@@ -121,7 +134,7 @@ def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, Look],
             for x, y, f in zip(rows.time_total, 100 * rows.acc_mean, rows.fraction, strict=True):
                 ax.annotate(f"{f:g}", (x, y), textcoords="offset points", xytext=(4, 3),
                             fontsize=7, color=look.color)
-        ax.set_xscale("log")
+        log_axis(ax.xaxis)
         ax.set_xlabel("wall time per run (s, log scale): scoring + selection + training + "
                       "evaluation")
         ax.set_ylabel("last-epoch test accuracy (%)")
@@ -177,7 +190,7 @@ def learning_curves(curves: pd.DataFrame, colors: dict[str, Look]) -> str:
                         ax.fill_between(rows[x], acc - spread, acc + spread, alpha=0.12,
                                         color=style["color"])
                 if x == "wall":
-                    ax.set_xscale("log")
+                    log_axis(ax.xaxis)
                 ax.set_xlabel("optimizer step" if x == "step" else
                               "wall time (s, log scale, costs charged)")
                 if col == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .figures import figure, to_svg
+from .figures import figure, log_axis, to_svg
 from .palette import Look, tag
 from .time_to_accuracy import REACHED, Target
 
@@ -41,8 +41,9 @@ def time_to_accuracy(tta: pd.DataFrame, targets: list[Target], colors: dict[str,
             if len(full):
                 ax.axvline(float(full.time_s.iloc[0]), color="black", linestyle="--",
                            linewidth=1)
-            ax.set_xscale("log")
+            log_axis(ax.xaxis)
             ax.set_xlim(low, longest * 2)
+            ax.set_ylim(-0.7, len(runs) - 0.3)
             ax.set_title(target.name if target.name.endswith("%") else
                          f"{target.name} ({target.percent:.2f}%)")
             ax.set_xlabel("wall time to target (s, log scale)")

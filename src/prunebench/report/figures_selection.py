@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .crest import DIFFICULTY_SCORES
-from .figures import figure, to_svg
+from .figures import figure, log_axis, to_svg
 from .palette import LINESTYLES, Look, tag
 
 REASON_MARKERS = {"initial": "*", "check failed": "o", "epoch start": "^"}
@@ -64,7 +64,7 @@ def dynamic_selection(selections: pd.DataFrame, looks: dict[str, Look]) -> str:
                     style["color"])
         size.set_ylabel("examples selected")
         seconds.set_ylabel("seconds per selection (log scale)")
-        seconds.set_yscale("log")
+        log_axis(seconds.yaxis)
         if balance:
             axes[0, 2].set_ylabel("class-balance distance to training set")
             axes[0, 2].set_ylim(bottom=0)
@@ -88,14 +88,15 @@ def crest_selection(selections: pd.DataFrame, baseline: dict[str, float],
     with figure(9, 9.4, nrows=3, ncols=2, sharex=True) as (fig, axes):
         gaps, pool = axes[0, 0], axes[0, 1]
         curvature, interval = axes[1, 0], axes[1, 1]
-        for reason, marker in REASON_MARKERS.items():
-            shown = selections[(selections.reason == reason)
-                               & selections.steps_since_previous.notna()]
-            if shown.empty:
-                continue
-            gaps.scatter(shown.step, shown.steps_since_previous, marker=marker, s=18,
-                         c=[(looks.get(m) or Look("gray")).color for m in shown.method],
-                         label=f"re-selected: {reason}")
+        for (method, reason), shown in selections[selections.steps_since_previous.notna()
+                                                  ].groupby(["method", "reason"], sort=False):
+            look = looks.get(method) or Look("gray")
+            base = look.linestyle == LINESTYLES[0]  # a variant's markers are hollow
+            tag(gaps.scatter(shown.step, shown.steps_since_previous,
+                             marker=REASON_MARKERS.get(reason, "o"), s=20,
+                             facecolors=look.color if base else "none",
+                             edgecolors=look.color, label=f"{method}: re-selected, {reason}"),
+                method, look.color)
         gaps.set_ylabel("steps since previous selection")
         if not gaps.collections:
             gaps.text(0.5, 0.5, "one selection per run: nothing re-selected", ha="center",
@@ -120,7 +121,7 @@ def crest_selection(selections: pd.DataFrame, baseline: dict[str, float],
                 ax.text(0.5, 0.5, "not recorded (a log from before the adaptive rule)",
                         ha="center", va="center", transform=ax.transAxes)
         if curvature.lines and (selections.curvature_norm > 0).all():
-            curvature.set_yscale("log")
+            log_axis(curvature.yaxis)
         for ax, name in zip(axes[2], DIFFICULTY_SCORES, strict=True):
             ax.set_xlabel("optimizer step")
             label = "mean forgetting events (finite)" if name == "forgetting" else "mean EL2N"
