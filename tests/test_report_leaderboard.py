@@ -101,7 +101,7 @@ def test_headline_sentences_follow_the_numbers():
     says = headline(rows, table, diffs, tta)
     assert 1 <= len(says) <= 5
     assert says[0].startswith("Beats random beyond noise: crest at f = 0.1 (+5.3 pts vs random)")
-    crest = next(s for s in says if s.startswith("CREST's time"))
+    crest = next(s for s in says if s.startswith("CREST pays off at f = 0.1, 0.5 (better than"))
     assert "crest 3.0x at f = 0.1 (+5.3 pts, better), 4.0x at f = 0.5" in crest
     assert "crest_fixed 2.0x at f = 0.1 (-2.0 pts, n.d.)" in crest
     worse = next(s for s in says if s.startswith("Worse than random"))
@@ -114,6 +114,7 @@ def test_headline_sentences_follow_the_numbers():
     rows, table, diffs, tta = board(flipped)
     says = headline(rows, table, diffs, tta)
     assert says[0] == "Nothing beats random beyond noise at any budget."
+    assert says[1].startswith("CREST does not beat random beyond noise here; its time")
     assert rows[0].best.method == "random"
 
 

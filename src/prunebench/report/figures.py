@@ -129,7 +129,7 @@ def accuracy_vs_time(table: pd.DataFrame, colors: dict[str, Look],
             tag(ax.errorbar(rows.time_total, 100 * rows.acc_mean,
                             xerr=rows.time_total_std.fillna(0), yerr=100 * rows.acc_std.fillna(0),
                             marker="*" if method == "full" else look.marker,
-                            linestyle=look.linestyle, linewidth=1, capsize=2, label=method,
+                            linestyle=look.linestyle, linewidth=0.8, capsize=2, label=method,
                             color=look.color), method, look.color)
             for x, y, f in zip(rows.time_total, 100 * rows.acc_mean, rows.fraction, strict=True):
                 ax.annotate(f"{f:g}", (x, y), textcoords="offset points", xytext=(4, 3),

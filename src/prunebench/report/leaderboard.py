@@ -183,9 +183,13 @@ def crest_cost(rows: list[Row]) -> str:
                     f"{cell.cost_ratio:.1f}x at f = {row.fraction:g} ({buys}, {short})")
     if not per_variant:
         return ""
+    pays = sorted({f"{row.fraction:g}" for row in rows for cell in row.variants.values()
+                   if cell.method and cell.verdict == BETTER})
+    lead = (f"CREST pays off at f = {', '.join(pays)} (better than random beyond noise)"
+            if pays else "CREST does not beat random beyond noise here")
     parts = [f"{method} {', '.join(items)}" for method, items in per_variant.items()]
-    return "CREST's time as a multiple of random's: " + "; ".join(parts) + \
-        " (n.d.: not distinguishable from random)."
+    return f"{lead}; its time as a multiple of random's: " + "; ".join(parts) + \
+        " (n.d.: not distinguishable)."
 
 
 def collapses(diffs: pd.DataFrame) -> str:
