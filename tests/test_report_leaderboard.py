@@ -118,6 +118,16 @@ def test_headline_sentences_follow_the_numbers():
     assert rows[0].best.method == "random"
 
 
+def test_one_seed_says_it_cannot_tell():
+    single = {key: accs[:1] for key, accs in ACCURACIES.items()}
+    rows, table, diffs, tta = board(single)
+    says = headline(rows, table, diffs, tta)
+    assert says[0].startswith("Too few seeds to tell any method from random")
+    assert says[1].startswith("Whether CREST pays off cannot be told with these seeds")
+    assert "(+5.0 pts, no interval)" in says[1]
+    assert rows[0].best.detail == "vs random +5.0 pts: too few seeds"
+
+
 def metrics(**overrides):
     base = {"epochs": 4, "n_test": 500, "subset_selection_s": 0.0,
             "time": {"selection": 3.0, "evaluation": 2.0, "training": 5.0},

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .intervals import BETTER, WORSE
+from .intervals import BETTER, SAME, WORSE
 from .time_to_accuracy import REACHED
 
+TOLD = (BETTER, WORSE, SAME)  # verdicts from an interval (not "too few seeds" / no spread)
 WITHIN_PTS = 1.0  # "close to full": final accuracy at most this many points below it
 TARGET = "full − 1 pt"  # the time-to-accuracy target the cheapest method's speedup is read at
 RANDOM_BASELINES = ("random", "random_epoch")  # the first that ran is "random" in the headline
@@ -153,7 +154,7 @@ def _names(items: list[str]) -> str:
 
 def beats_random(diffs: pd.DataFrame, table: pd.DataFrame) -> str:
     """Does anything beat random beyond noise, at which fraction, by how much?"""
-    found, compared = [], False
+    found, compared, told = [], False, False
     for fraction in sorted(set(table[table.fraction < 1].fraction)):
         base = random_baseline(table, fraction)
         if base is None:
@@ -161,10 +162,14 @@ def beats_random(diffs: pd.DataFrame, table: pd.DataFrame) -> str:
         rows = diffs[(diffs.baseline == base) & ((diffs.fraction - fraction).abs() < 1e-9)
                      & (diffs.method != "full")]
         compared = compared or len(rows) > 0
+        told = told or rows.verdict.isin(TOLD).any()
         for r in rows[rows.verdict == BETTER].sort_values("diff_pts", ascending=False).itertuples():
             found.append(f"{r.method} at f = {fraction:g} ({_pts(r.diff_pts)} pts vs {base})")
     if not compared:
         return ""
+    if not told:
+        return ("Too few seeds to tell any method from random: rerun with 3 or more seeds "
+                "for intervals.")
     if not found:
         return "Nothing beats random beyond noise at any budget."
     return f"Beats random beyond noise: {_names(found[:3])}" + \
@@ -178,15 +183,19 @@ def crest_cost(rows: list[Row]) -> str:
         for method, cell in row.variants.items():
             if cell.method and not math.isnan(cell.cost_ratio):
                 buys = f"{_pts(cell.diff_pts)} pts" if not math.isnan(cell.diff_pts) else ""
-                short = {BETTER: "better", WORSE: "worse"}.get(cell.verdict, "n.d.")
+                short = {BETTER: "better", WORSE: "worse", SAME: "n.d."}.get(
+                    cell.verdict, "no interval")
                 per_variant.setdefault(method, []).append(
                     f"{cell.cost_ratio:.1f}x at f = {row.fraction:g} ({buys}, {short})")
     if not per_variant:
         return ""
     pays = sorted({f"{row.fraction:g}" for row in rows for cell in row.variants.values()
                    if cell.method and cell.verdict == BETTER})
+    told = any(cell.method and cell.verdict in TOLD for row in rows
+               for cell in row.variants.values())
     lead = (f"CREST pays off at f = {', '.join(pays)} (better than random beyond noise)"
-            if pays else "CREST does not beat random beyond noise here")
+            if pays else "CREST does not beat random beyond noise here" if told
+            else "Whether CREST pays off cannot be told with these seeds")
     parts = [f"{method} {', '.join(items)}" for method, items in per_variant.items()]
     return f"{lead}; its time as a multiple of random's: " + "; ".join(parts) + \
         " (n.d.: not distinguishable)."
