@@ -197,8 +197,8 @@ def crest_cost(rows: list[Row]) -> str:
             if pays else "CREST does not beat random beyond noise here" if told
             else "Whether CREST pays off cannot be told with these seeds")
     parts = [f"{method} {', '.join(items)}" for method, items in per_variant.items()]
-    return f"{lead}; its time as a multiple of random's: " + "; ".join(parts) + \
-        " (n.d.: not distinguishable)."
+    text = f"{lead}; its time as a multiple of random's: " + "; ".join(parts)
+    return text + (" (n.d.: not distinguishable)." if "n.d.)" in text else ".")
 
 
 def collapses(diffs: pd.DataFrame) -> str:
