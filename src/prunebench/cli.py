@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .reuse_cli import add_reuse_commands
 from .tracking import (
     finish_failed_runs,
     mean_scores_lineage,
@@ -258,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "figures/ and tables/ go next to it")
     p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_report)
+    add_reuse_commands(sub)
     return parser
 
 
