@@ -7,28 +7,23 @@ data -> proxy runs -> scores -> mean-scores run -> scores -> select run -> subse
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from prunebench import paths
 from prunebench.tracking import artifact_name
 
+from .reuse_workflow import CONFIG, workflow_dir
 from .test_pipeline import plan_of
-from .test_tracking import BIN, ROOT, isolated_env, offline_network, read_run, wandb_records
+from .test_tracking import read_run, wandb_records
 
-CONFIG = {
-    "experiment": "lineage", "device": "cpu", "wandb": {"mode": "offline", "project": "pb"},
-    "methods": ["el2n", "random_epoch"], "fractions": [0.5], "seeds": [0],
-    "datasets": {"mnist1d": {"model": "mnist1d_cnn", "epochs": 2, "batch_size": 64,
-                             "options": {"train_size": 300, "test_size": 100}}},
-    "proxy": {"seeds": 2, "epochs": 2, "score_epoch": 1, "scores": ["el2n", "forgetting"]},
-}
 
+@pytest.fixture(scope="module")
+def reuse_workflow(tmp_path_factory) -> Path:
+    return workflow_dir(tmp_path_factory)
 
 def artifacts_of(run_file: Path) -> dict:
     """used / logged artifacts of one offline run: name -> (type, digest, manifest entries)."""
@@ -43,20 +38,11 @@ def artifacts_of(run_file: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def offline_workflow(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("lineage")
-    configfile = workdir / "lineage.yaml"
-    configfile.write_text(yaml.safe_dump(CONFIG))
-    env = isolated_env(workdir)
-    env["PATH"] = f"{BIN}:{env['PATH']}"
-    cmd = [*offline_network(), str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(configfile), "--cores", "2"]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-4000:]
+def offline_workflow(reuse_workflow):
     runs = []
-    for run_file in sorted((workdir / "results").rglob("offline-run-*/run-*.wandb")):
+    for run_file in sorted((reuse_workflow / "results").rglob("offline-run-*/run-*.wandb")):
         runs.append({**read_run(run_file), **artifacts_of(run_file), "file": run_file})
-    return workdir, runs
+    return reuse_workflow, runs
 
 
 def test_every_job_records_what_it_used_and_logged(offline_workflow):
@@ -67,9 +53,9 @@ def test_every_job_records_what_it_used_and_logged(offline_workflow):
         by_type[run["job_type"]].append(run)
         assert run["exit_code"] == 0
     # one run per job: 2 proxy seeds, 1 mean (el2n: the score a method ranks by), 1 subset,
-    # 3 trainings (full, el2n, random_epoch), 1 report
+    # 4 trainings (full, el2n, random_epoch, rs2), 1 report
     assert {k: len(v) for k, v in by_type.items()} == {
-        "proxy": 2, "mean-scores": 1, "select": 1, "train": 3, "report": 1}
+        "proxy": 2, "mean-scores": 1, "select": 1, "train": 4, "report": 1}
 
     def name(path) -> str:  # artifact names are store paths, seen from the workflow directory
         return _relative_name(workdir, path)

@@ -7,7 +7,8 @@ in the dataset's own train split, where the preparation recorded it: CIFAR and S
 then every score the proxies computed, per seed (`<score>_seed<k>`) and the mean over seeds
 (`<score>_mean`, where a mean file exists); then each static subset's membership
 (`in_<method>_f<fraction>_seed<seed>`, bool) and how often each dynamic run selected the example
-(`selected_<method>_f<fraction>_seed<seed>`, int32, where the run logged its selections).
+(`selected_<method>_f<fraction>_seed<seed>`, int32: in how many of the run's logged selections,
+for the methods that log them: CREST, CRAIG, GradMatch, GLISTER, RS2).
 The file's metadata (key `prunebench`, JSON) records the dataset, its preparation options, the
 SHA-256 of the prepared files, the proxy recipe and its digest, the proxy seeds, the prunebench
 version and git commit, and for each column the file it was read from with that file's SHA-256.
@@ -113,8 +114,11 @@ def subset_sources(plan: ExperimentPlan, dataset: str) -> dict[str, tuple[str, s
 
 
 def _selection_counts(path: Path, n_train: int) -> np.ndarray | None:
+    """How many of a run's logged selections picked each example; None when it logged none."""
     with np.load(path, allow_pickle=False) as saved:
         indices = saved["indices"] if "indices" in saved.files else np.zeros(0, np.int64)
+        if not len(saved["steps"] if "steps" in saved.files else indices):
+            return None
     if len(indices) and (indices.min() < 0 or indices.max() >= n_train):
         raise UserError(f"{path} selects examples outside 0..{n_train - 1}; rebuild the run")
     return np.bincount(indices.astype(np.int64), minlength=n_train).astype(np.int32)
@@ -150,7 +154,10 @@ def export_table(plan: ExperimentPlan, dataset: str):
             member[np.load(path, allow_pickle=False)] = True
             columns[column] = member
         else:
-            columns[column] = _selection_counts(Path(path), n_train)
+            counts = _selection_counts(Path(path), n_train)
+            if counts is None:
+                continue  # the method logs no selections (random_epoch, InfoBatch)
+            columns[column] = counts
         provenance[column] = {"file": path, "sha256": sha256_of(Path(path))}
     table = pa.table(columns)
     metadata = {
