@@ -165,3 +165,24 @@ def _relative_name(workdir: Path, path: str) -> str:
         return artifact_name(path)
     finally:
         os.chdir(cwd)
+
+
+def test_artifact_names_are_store_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert artifact_name("results/data/mnist1d-1a2b3c4d") == "data.mnist1d-1a2b3c4d"
+    assert artifact_name(tmp_path / "results/proxy/d/m/p/seed0/el2n_e1.npy") == \
+        "proxy.d.m.p.seed0.el2n_e1.npy"  # absolute or relative: one name
+    assert artifact_name("results/a b/c+d.npy") == "a_b.c_d.npy"  # only what W&B allows
+    long = "results/" + "/".join(["abcdefghij"] * 20)
+    assert len(artifact_name(long)) <= 128
+    assert artifact_name(long) != artifact_name(long + "k")
+
+
+def test_dashboard_keys_name_method_and_variant():
+    from prunebench.tracking import dashboard_keys
+
+    spec = {"dataset": "cifar10", "method": "ccs_b05", "base_method": "ccs", "fraction": 0.3,
+            "seed": 2, "protocol": "budget", "training": {"epochs": 200}}
+    assert dashboard_keys(spec) == {"dataset": "cifar10", "method": "ccs", "variant": "ccs_b05",
+                                    "fraction": 0.3, "seed": 2, "protocol": "budget"}
+    assert dashboard_keys({"dataset": "d", "seed": 0}) == {"dataset": "d", "seed": 0}
