@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
-from .tracking import finish_failed_runs
+from .reuse_cli import add_reuse_commands
+from .tracking import (
+    finish_failed_runs,
+    mean_scores_lineage,
+    record_job,
+    record_report,
+    select_lineage,
+)
 
 TRAIN_KEYS = ("dataset", "protocol", "training", "method", "fraction")
 PROXY_KEYS = ("dataset", "training", "proxy")
@@ -64,6 +71,8 @@ def cmd_mean_scores(args) -> None:
     from .selection.static.run import mean_over_seeds
 
     mean = mean_over_seeds(args.inputs, args.out)
+    record_job("mean-scores", mean_scores_lineage(args.inputs, args.out),
+               run_dir=Path(args.out).parent, config={"seeds": len(args.inputs)})
     print(f"mean of {len(args.inputs)} seeds, {len(mean)} examples -> {args.out}")
 
 
@@ -74,6 +83,8 @@ def cmd_select(args) -> None:
     record = run_selection(labels_path=args.labels, values_path=args.values,
                            method=spec["base_method"], fraction=spec["fraction"], seed=args.seed,
                            options=spec["options"], out=args.out)
+    record_job("select", select_lineage(args.labels, args.values, args.out),
+               run_dir=Path(args.out).parent, config={**spec, "seed": args.seed})
     print(f"{spec['base_method']}: kept {record['n_selected']} of {record['n_train']} "
           f"-> {args.out}")
 
@@ -127,6 +138,7 @@ def cmd_report(args) -> None:
                                else str(Path(summary).with_name("missing.csv")))
     out = args.out or f"{report_dir(config['experiment'])}/index.html"
     path = render_report(summary, args.template, out, config, missing_csv=missing)
+    record_report(config, summary, out)
     print(f"report: {path.resolve()}")
 
 
@@ -249,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "figures/ and tables/ go next to it")
     p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_report)
+    add_reuse_commands(sub)
     return parser
 
 

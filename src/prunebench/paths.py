@@ -121,3 +121,11 @@ def missing_file(experiment: str) -> str:
 
 def report_dir(experiment: str) -> str:
     return fill(REPORT, experiment=experiment)
+
+
+# `prunebench export`: one Parquet file per dataset, per-example scores and subsets
+EXPORT = f"{EXPERIMENT}/export/{{dataset}}.parquet"
+
+
+def export_file(experiment: str, dataset: str) -> str:
+    return fill(EXPORT, experiment=experiment, dataset=dataset)

@@ -181,6 +181,9 @@ def load_cifar_arrays(dataset: str, options: dict,
         "raw_md5": {name: md5 for name, md5 in
                     (*layout.train_files, *layout.test_files, layout.meta_file)},
         "options": settings,
+        # the train batches in file order, nothing dropped: prepared example i is the
+        # dataset's example i (data_batch_1 rows 0-9999, then data_batch_2, ...)
+        "train_source_rows": {"rows": int(len(train_y)), "dropped": []},
     }
     return arrays, meta
 

@@ -8,6 +8,8 @@ Two sources, the same examples:
   same unlabelled pairs) is removed.
 Labels follow the HF map: entailment 0, neutral 1, contradiction 2. The test split is SNLI's
 test split. Pairs are tokenized once here (see text_tokenizer.py) into int32 (N, 3, L).
+Prepared example i is not row i of the source split (unlabelled rows are gone): meta.json's
+`train_source_rows` names the dropped rows, from which the export maps back to SNLI's order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ OPTIONS = {"max_length": 128, "tokenizer": PACKAGED_MINILM, "vocab_size": 8000,
            "limit_train": None, "limit_test": None, "source": "auto",
            "hf_name": "stanfordnlp/snli"}
 
-Split = tuple[list[str], list[str], np.ndarray, int]  # premises, hypotheses, labels, removed
+# premises, hypotheses, labels, the source rows dropped (unlabelled; rows count from 0)
+Split = tuple[list[str], list[str], np.ndarray, list[int]]
 
 
 def check_options(options: dict) -> dict:
@@ -69,19 +72,22 @@ def find_jsonl_folder(resources_dir: Path) -> Path | None:
 
 def read_jsonl(path: Path) -> Split:
     """Pairs and labels of one official SNLI JSONL file; `-` gold labels are dropped."""
-    premises, hypotheses, labels, removed = [], [], [], 0
+    premises, hypotheses, labels, removed = [], [], [], []
+    row = -1
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            row += 1
             try:
-                row = json.loads(line)
-                gold, premise, hypothesis = row["gold_label"], row["sentence1"], row["sentence2"]
+                record = json.loads(line)
+                gold, premise = record["gold_label"], record["sentence1"]
+                hypothesis = record["sentence2"]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise UserError(f"{path} line {number} is not an SNLI record with gold_label, "
                                 f"sentence1 and sentence2 ({type(exc).__name__}: {exc})") from exc
             if gold == "-":
-                removed += 1
+                removed.append(row)
                 continue
             if gold not in LABEL_IDS:
                 raise UserError(f"{path} line {number}: gold_label {gold!r} is not one of "
@@ -124,7 +130,7 @@ def read_hf(name: str, cache_dir: Path) -> dict[str, Split]:
         keep = np.flatnonzero(labels >= 0)
         premises, hypotheses = table["premise"].to_pylist(), table["hypothesis"].to_pylist()
         splits[split] = ([premises[i] for i in keep], [hypotheses[i] for i in keep],
-                         labels[keep], int(len(labels) - len(keep)))
+                         labels[keep], np.flatnonzero(labels < 0).tolist())
         if not len(keep):
             raise UserError(f"the dataset {name!r} split {split!r} holds no labelled examples")
     return splits
@@ -175,7 +181,10 @@ def load_snli_arrays(options: dict, resources_dir: Path) -> tuple[dict[str, np.n
         "source": f"SNLI 1.0 ({origin['source']}); test split = SNLI test",
         "tokenizer": pair_tokenizer.info,
         "max_length": max_length,
-        "removed_unlabelled": {"train": train[3], "test": test[3]},
+        "removed_unlabelled": {"train": len(train[3]), "test": len(test[3])},
+        # prepared train example i is source row np.delete(arange(rows), dropped)[i]
+        "train_source_rows": {"rows": len(splits["train"][2]) + len(train[3]),
+                              "dropped": train[3]},
         "truncated_pairs": {"train": train_cut, "test": test_cut},
         "options": settings,
         "extra_files": pair_tokenizer.files,

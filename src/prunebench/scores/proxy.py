@@ -17,6 +17,7 @@ import torch
 from ..atomic import save_npy, write_json, write_text
 from ..data.tensors import TensorData
 from ..methods import SCORES, proxy_array_file
+from ..tracking import proxy_lineage
 from ..train.budget import StepPlan, full_steps
 from ..train.device import hardware_name
 from ..train.loop import train_loop
@@ -129,5 +130,6 @@ def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None =
     }
     write_json(out_dir / "metrics.json", metrics)
     checkpoint.remove()
+    tracker.record(proxy_lineage(data_dir, out_dir))
     tracker.finish({"test_acc": last["test_acc"]})
     return metrics

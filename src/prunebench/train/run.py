@@ -17,6 +17,7 @@ from ..methods import METHODS
 from ..options import build_options
 from ..paths import fraction_label
 from ..selection.dynamic.common import SamplerSetup
+from ..tracking import train_lineage
 from .budget import full_steps, plan_steps
 from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
@@ -124,5 +125,6 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     }
     write_run_outputs(out_dir, result.history, metrics)
     checkpoint.remove()
+    tracker.record(train_lineage(data_dir, out_dir, subset_path))
     tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen")})
     return metrics
