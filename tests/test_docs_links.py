@@ -128,3 +128,23 @@ def test_every_relative_markdown_link_resolves_inside_the_repository(texts):
               for number, target in markdown_links(text)
               if (why := broken_link(path, target))]
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_cluster_docs_wandb_sync_globs_match_the_results_layout():
+    """docs/cluster.md's `wandb sync` globs find the offline runs where jobs write them
+    (the run's directory from paths.py, plus wandb's `wandb/offline-run-*`)."""
+    from fnmatch import fnmatchcase
+
+    from prunebench import paths
+
+    text = (ROOT / "docs" / "cluster.md").read_text()
+    command = text[text.index("wandb sync results/"):].split("```", 1)[0]
+    globs = [word.replace("<exp>", "quickstart") for word in command.split()
+             if word.startswith("results/")]
+    run = paths.run_dir("quickstart", "mnist1d", "crest_fixed", 0.1, 2)
+    proxy = paths.fill(paths.PROXY, data=paths.data_key("mnist1d", {"train_size": 10000}),
+                       model="mnist1d_cnn", proxy="1a2b3c4d", seed=0)
+    for folder in (run, proxy):
+        wandb_run = f"{folder}/wandb/offline-run-20261203_080000-abcd1234"
+        assert any(fnmatchcase(wandb_run, g) and wandb_run.count("/") == g.count("/")
+                   for g in globs), (wandb_run, globs)
