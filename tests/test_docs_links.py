@@ -5,7 +5,8 @@ folder beside it, or a Markdown link to a file that does not exist, is a dead en
 file git knows (tracked, or new and not ignored) is read:
 - no mention of the sibling design folder or of its files;
 - every relative link in a Markdown file (`[text](target)`, `![alt](target)`) names a file or
-  folder that exists inside the repository.
+  folder that exists inside the repository, and a `#fragment` into a Markdown file names one
+  of its headings (GitHub's anchors).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ OUTSIDE = ("../shared", "/work/shared", "shared/design", "METHODS.md", "ARCHITEC
            "STYLE.md")
 # [text](target) or ![alt](target); the target stops at whitespace or ')'.
 MARKDOWN_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//|#)")  # https:, mailto:, //host, #anchor
 FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 SKIPPED_DIRS = {".git", ".venv", ".snakemake", "results", "resources", "logs", "__pycache__"}
 
 
@@ -72,21 +73,44 @@ def markdown_links(text: str) -> list[tuple[int, str]]:
     return links
 
 
-def broken_link(source: str, target: str) -> str | None:
-    """Why a link from the repository file `source` to `target` is broken, or None if it
-    is external, an anchor, or an existing file or folder inside the repository."""
-    if EXTERNAL.match(target):
+def heading_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped,
+    spaces to hyphens, repeats numbered -1, -2, ... (headings in code blocks do not count)."""
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        match = None if fenced else HEADING.match(line)
+        if match:
+            slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+def broken_link(source: str, target: str, source_text: str = "") -> str | None:
+    """Why a link from the repository file `source` (whose text is `source_text`) to
+    `target` is broken, or None if it is external, or an existing file or folder inside the
+    repository (and, for a Markdown file, an existing heading when it names one)."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", target):
         return None
-    path = target.split("#", 1)[0].split("?", 1)[0]
-    if not path:
-        return None
+    path, _, fragment = target.partition("#")
+    path = path.split("?", 1)[0]
     if path.startswith("/"):
         return "an absolute path"
-    resolved = ((ROOT / source).parent / path).resolve()
+    resolved = ((ROOT / source).parent / path).resolve() if path else ROOT / source
     if not resolved.is_relative_to(ROOT):
         return "outside the repository"
     if not resolved.exists():
         return "no such file in the repository"
+    if fragment and resolved.suffix == ".md" and resolved.is_file():
+        text = source_text if not path else resolved.read_text(encoding="utf-8")
+        if fragment not in heading_anchors(text):
+            return f"no heading #{fragment} in {resolved.relative_to(ROOT).as_posix()}"
     return None
 
 
@@ -96,14 +120,26 @@ def test_outside_mentions_are_found():
 
 
 def test_broken_links_are_found():
-    text = ("[ok](README.md) [gone](docs/nothing-here.md) [up](../../etc/passwd)\n"
+    text = ("# Layout\n[ok](README.md) [gone](docs/nothing-here.md) [up](../../etc/passwd)\n"
             "[web](https://example.org/x.md) [anchor](#layout) [abs](/etc/passwd)\n"
-            "```\n[in code](not-checked.md)\n```\n![fig](docs/cluster.md#slurm)\n")
-    found = {target: broken_link("README.md", target) for _, target in markdown_links(text)}
+            "```\n[in code](not-checked.md)\n# not a heading\n```\n"
+            "![fig](docs/cluster.md#slurm) [lost](#not-a-heading) [far](docs/cluster.md#nope)\n")
+    found = {target: broken_link("README.md", target, text)
+             for _, target in markdown_links(text)}
     assert found == {
         "README.md": None, "docs/nothing-here.md": "no such file in the repository",
         "../../etc/passwd": "outside the repository", "https://example.org/x.md": None,
-        "#layout": None, "/etc/passwd": "an absolute path", "docs/cluster.md#slurm": None}
+        "#layout": None, "/etc/passwd": "an absolute path", "docs/cluster.md#slurm": None,
+        "#not-a-heading": "no heading #not-a-heading in README.md",
+        "docs/cluster.md#nope": "no heading #nope in docs/cluster.md"}
+
+
+def test_heading_anchors_follow_github():
+    text = ("## CREST's reference faults we do not copy\n## Data\n## Data\n"
+            "## CREST as its authors run it (as measured, 2 CPU cores, 2026-11-26)\n")
+    assert heading_anchors(text) == {
+        "crests-reference-faults-we-do-not-copy", "data", "data-1",
+        "crest-as-its-authors-run-it-as-measured-2-cpu-cores-2026-11-26"}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +162,7 @@ def test_every_relative_markdown_link_resolves_inside_the_repository(texts):
     broken = [f"{path}:{number}: ({target}) {why}"
               for path, text in texts.items() if path.endswith(".md")
               for number, target in markdown_links(text)
-              if (why := broken_link(path, target))]
+              if (why := broken_link(path, target, text))]
     assert not broken, "broken links:\n" + "\n".join(broken)
 
 
