@@ -17,7 +17,7 @@ as it does there). Rows:
 - crest_fixed: our earlier engineered mechanism (hutchinson, eval mode, interval 10, m 4, one
   coreset per step, warm-up at the schedule's lr);
 - crest / random_epoch at 2x lr: the reference's doubled gradient trains CREST at twice the
-  learning rate while its random baseline keeps 1x (METHODS.md, CREST faults 1).
+  learning rate while its random baseline keeps 1x (docs/methods.md, CREST faults 1).
 Accuracy is last-epoch test accuracy, mean ± std over seeds. Selection share is the run's
 selection time over its measured phases (selection + training + evaluation, wall clock).
 Speedup is `full`'s CPU seconds over the row's (the process's user + system time over the run,

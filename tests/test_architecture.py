@@ -1,4 +1,4 @@
-"""Import rules from ARCHITECTURE.md that are easy to break by accident."""
+"""Import rules of the package's layering (README "Layout") that are easy to break by accident."""
 
 from __future__ import annotations
 

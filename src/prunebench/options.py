@@ -7,7 +7,7 @@
 
 The dataclass is the single source of an option's name, type, default, bounds and one-line
 description: the config schema's option blocks are generated from it (`options_schema`), the
-README lists it, and the method receives an instance of it (`build_options`). Torch-free.
+docs/methods.md lists it, and the method receives an instance of it (`build_options`). Torch-free.
 """
 
 from __future__ import annotations

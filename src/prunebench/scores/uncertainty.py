@@ -6,7 +6,7 @@ most uncertain examples, with or without class balance:
 - `uncertainty_margin`: 1 - (p1 - p2), p1 >= p2 the two largest probabilities, in [0, 1].
   DeepCore ranks p1 - p2 ascending; 1 - (p1 - p2) is the same order, reversed for `top`.
 - `uncertainty_lc` (least confidence): 1 - max_c p_c, in [0, 1 - 1/C]. DeepCore ranks the
-  largest *logit*, which is not a probability (a quirk, METHODS.md); we use the probability.
+  largest *logit*, which is not a probability (a quirk, docs/methods.md); we use the probability.
 
 The probabilities come from one eval-mode forward over un-augmented training inputs (as for
 EL2N); the three summaries are computed batch by batch, so N x C is never held.

@@ -1,6 +1,6 @@
 """Exact greedy facility location, chunked, in torch (shared by CREST and CRAIG).
 
-Objective (METHODS.md): ``F(S) = sum_i max_{s in S} (d_max - ||x_i - x_s||)``, F(empty) = 0.
+Objective (docs/methods.md): ``F(S) = sum_i max_{s in S} (d_max - ||x_i - x_s||)``, F(empty) = 0.
 For any ``d_max`` at least the largest pairwise distance, ``F(S) = n d_max - sum_i min_s d_is``
 (S non-empty), so the greedy never needs ``d_max``: the first pick minimises the summed
 distances ``sum_i d_ic`` and every later gain is the reduction of ``sum_i min_s d_is``,

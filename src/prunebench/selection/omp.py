@@ -4,7 +4,7 @@ Problem: atoms a_1..a_n (rows of A, each of dimension d) and a target b; find a 
 with A^T x close to b. Each round adds the atom most correlated with the residual
 r = b - A_S^T x, then solves the ridge normal equations (A_S A_S^T + lam I) x = A_S b on the
 support S, dropping the most negative atom and re-solving until every weight is positive
-(METHODS.md, `gradmatch`). It stops at `budget` atoms, when ||r|| < tol ||b||, or when no
+(docs/methods.md, `gradmatch`). It stops at `budget` atoms, when ||r|| < tol ||b||, or when no
 atom left has a positive correlation with the residual (adding one could not lower the ridge
 objective with a non-negative weight).
 

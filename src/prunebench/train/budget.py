@@ -1,4 +1,4 @@
-"""Budget protocols: how many optimizer steps a run gets (METHODS.md, "Budget").
+"""Budget protocols: how many optimizer steps a run gets (docs/methods.md, "Budget").
 
 - full: E epochs over all N examples, full_steps = E * ceil(N / B).
 - budget: a run at fraction f trains E epochs of ceil(f*N / B) steps (~ f * full_steps).

@@ -1,4 +1,4 @@
-"""Dynamic methods, whose selection happens inside training (METHODS.md).
+"""Dynamic methods, whose selection happens inside training (docs/methods.md).
 
 Each file is one sampler class with its `Options` dataclass, speaking the sampler protocol of
 `prunebench.train.samplers`; its line in `prunebench.methods.METHODS` registers it.

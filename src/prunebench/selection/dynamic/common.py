@@ -1,6 +1,6 @@
 """What every dynamic sampler shares: its set-up, eval-mode forwards, stratified draws, passes.
 
-Dynamic samplers choose examples inside training (METHODS.md, "Dynamic methods"). They talk to
+Dynamic samplers choose examples inside training (docs/methods.md, "Dynamic methods"). They talk to
 the one training loop through the sampler protocol of `prunebench.train.samplers`, so the loop
 never branches on the method.
 """

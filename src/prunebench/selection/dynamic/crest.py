@@ -1,4 +1,4 @@
-"""CREST (Yang, Kang, Mirzasoleiman, ICML 2023) as its reference code runs it (METHODS.md, CREST).
+"""CREST (Yang, Kang, Mirzasoleiman, ICML 2023) as its reference runs it (docs/methods.md, CREST).
 
 S = ceil(f*N / B), one budget epoch of steps.
 1. Warm-up: steps 0..S-1 are uniform random mini-batches of all N (weight 1), at lr 0 by
@@ -19,7 +19,7 @@ S = ceil(f*N / B), one budget epoch of steps.
 6. Adaptive interval and m: after every selection but the first, check_interval =
    ceil(initial curvature norm / norm * interval_mul), m = min(check_interval * batch_num_mul, S).
 7. Learned examples (off by default, as in the reference): crest_pool.py.
-Corrections to the reference (METHODS.md, "faults"): one backward per training step, checks that
+Corrections to the reference (docs/methods.md, faults): one backward per training step, checks that
 forward only the random subsets, delta as a parameter difference, synchronised timers.
 """
 

@@ -1,6 +1,6 @@
 """CREST's mini-batch coresets: facility-location medoids of each random subset, per class.
 
-METHODS.md, CREST step 2 (reference: `_select_subset` -> `SubsetGenerator.generate_subset` ->
+docs/methods.md, CREST step 2 (reference: `_select_subset` -> `SubsetGenerator.generate_subset` ->
 `get_orders_and_weights(B, preds, "euclidean", y, equal_num=True)`): in every random subset R_j
 and every class c, greedy facility location on the last-layer gradient proxy picks ceil(B/C)
 medoids, each weighted by the number of R_j,c points nearest to it; the weights are normalised

@@ -1,6 +1,6 @@
 """CREST's active pool: its class-stratified random subsets and the learned-example rule.
 
-Random subsets (METHODS.md, CREST step 2; reference `_select_random_set`): ceil(r/C) distinct
+Random subsets (docs/methods.md, CREST step 2; reference `_select_random_set`): ceil(r/C) distinct
 examples of every class of the pool (a class with fewer gives all it has).
 
 Learned examples (step 7; reference `_drop_learned_data`, called inside every selection when

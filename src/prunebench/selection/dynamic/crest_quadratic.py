@@ -2,7 +2,7 @@
 
 Fitted right after a selection over the union of the mini-batch coresets, in shuffled batches of
 B with the coreset weights (a batch's loss = mean of w_i l_i), as the reference code's
-`_get_quadratic_approximation` does (METHODS.md, CREST step 4). Per batch b: g_b = its gradient,
+`_get_quadratic_approximation` does (docs/methods.md, CREST 4). Per batch b: g_b = its gradient,
 z ~ Rademacher, u_b = z * (H z) (one Hessian-vector product per probe, averaged over probes).
 - `adahessian` (the reference: utils/gradients.py, class Adahessian, `step(momentum=True)`):
   moment state per parameter, kept across selections, t counting every batch ever fitted:

@@ -1,5 +1,5 @@
 """GLISTER-ONLINE (Killamsetty et al., AAAI 2021), following CORDS's `glisterstrategy.py`
-(stochastic greedy, `linear_layer: False` as in all its GLISTER configs); METHODS.md, `glister`.
+(stochastic greedy, `linear_layer: False` as in all its GLISTER configs); docs/methods.md.
 
 A fixed, class-stratified `val_fraction` of the training set is the validation set V, drawn
 once per run and never trained on (training draws come only from the other examples); the
@@ -14,7 +14,7 @@ z - eta * G, G = sum of the chosen g (a step of size eta on the bias moves every
 with eta the learning rate of the coming training step. Weights 1.
 
 Differences from CORDS: CORDS's eta is the optimizer's initial lr for the whole run (ours: the
-current scheduled lr); its sample size is int(...) (ours: ceil, METHODS.md); its validation
+current scheduled lr); its sample size is int(...) (ours: ceil, docs/methods.md); its validation
 set is a random (not stratified) 10% split taken out of the training set for every method,
 and its budget is f times the remaining 90%; its selection forwards run in the model's
 training mode on augmented inputs (ours: eval mode, un-augmented); before its first selection

@@ -1,5 +1,5 @@
 """GradMatch (Killamsetty et al., ICML 2021), following CORDS's `gradmatchstrategy.py` minus its
-OMP fault (METHODS.md, `gradmatch`).
+OMP fault (docs/methods.md, `gradmatch`).
 
 Every `interval` epochs, one eval-mode forward of the un-augmented training set gives each
 example's last-layer gradient g_i = [e_i, vec(e_i h_i^T)] (e = softmax - onehot, h the

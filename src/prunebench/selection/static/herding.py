@@ -3,7 +3,7 @@
 Per class (class-balanced quotas) or over one pool, mu = the pool's mean embedding. Step i
 (i = 0, 1, ...) adds the unchosen point p minimising ||(i+1) mu - sum_{s in S} x_s - x_p||,
 so the mean of the chosen points tracks mu. DeepCore takes the argmax of that distance (the
-point that pulls the mean *away* from mu): a fault, not copied (METHODS.md).
+point that pulls the mean *away* from mu): a fault, not copied (docs/methods.md).
 
 With rows centred on mu (x' = x - mu, s' = sum of chosen x'), the objective is
 ||s' + x'_p||^2 = ||s'||^2 + 2 s'.x'_p + ||x'_p||^2, so a step is one matrix-vector product

@@ -6,7 +6,7 @@ paper's wording). Selection: the examples whose distance is closest to the media
 a band around the median, per class with class-balanced quotas (one band over all examples
 when class_balanced is false; each distance is still to the example's own class centre).
 
-`band: distance` (default, METHODS.md) keeps the q smallest |d - median(d)|; `band: rank`
+`band: distance` (default, docs/methods.md) keeps the q smallest |d - median(d)|; `band: rank`
 keeps q consecutive examples in distance order, centred on the median rank, which is what
 Moderate-DS's `get_prune_idx` keeps (it saves the complement as the ids to drop). The two
 differ when the distances are skewed about their median. Ties go to the lower index; the rng
