@@ -148,9 +148,9 @@ def test_score_recorder_runs_every_scorer_like_the_score_functions(digits_dir):
     from prunebench.scores.proxy import ScoreRecorder
     from prunebench.train.setup import set_up_run
 
-    from .conftest import digits_spec
+    from .conftest import digits_spec, split_job
 
-    run = set_up_run(data_dir=digits_dir, spec=digits_spec(), seed=0, threads=1)
+    run = set_up_run(*split_job(digits_spec()), data_dir=digits_dir, seed=0, threads=1)
     recorder = ScoreRecorder(run.data, list(SCORES), 1, 256, 32, run.timers)
     recorder.on_epoch_end(0, run.model)
     run.timers.seconds["training"] = 2.5  # as if epoch 1 had trained for 2.5 s
