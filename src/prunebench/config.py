@@ -99,6 +99,7 @@ def validate_config(config: dict, schema: dict) -> dict:
     _check_methods(checked)
     _check_fractions(checked)
     _check_consistency(checked)
+    checked["proxy"]["scores"] = proxy_scores(checked)
     _check_counts_against_data(checked, schema)
     if "full" not in checked["methods"]:
         checked["methods"] = ["full", *checked["methods"]]
@@ -165,8 +166,25 @@ def _check_counts_against_data(config: dict, schema: dict) -> None:
                         "fraction of N below 1")
 
 
+def needed_scores(config: dict) -> list[str]:
+    """The proxy arrays the config's methods (and variants) read: each one's score (CCS's from
+    its `score` option) and the embeddings, sorted."""
+    needed = {method_score(method, config) for method in config["methods"]}
+    if any(method_entry(method, config).embeddings for method in config["methods"]):
+        needed.add("embeddings")
+    return sorted(score for score in needed if score)
+
+
+def proxy_scores(config: dict) -> list[str]:
+    """What every proxy run computes: the scores `proxy.scores` lists (extra ones, kept in their
+    order), then those the methods need that it does not list. A config that already listed
+    every score its methods need computes exactly its list, under the same proxy key."""
+    listed = list(config["proxy"]["scores"])
+    return listed + [score for score in needed_scores(config) if score not in listed]
+
+
 def _check_consistency(config: dict) -> None:
-    """Rules the schema cannot express: scores a method needs must be computed, k <= epochs."""
+    """Rules the schema cannot express: a method's score must be a rankable score, k <= epochs."""
     proxy = config["proxy"]
     if proxy["score_epoch"] > proxy["epochs"]:
         raise UserError(
@@ -179,14 +197,6 @@ def _check_consistency(config: dict) -> None:
             rankable = [name for name, s in SCORES.items() if s.rankable]
             raise UserError(f"config: method '{method}' ranks by score '{score}', which is not "
                             f"a score; choose one of: {', '.join(rankable)}")
-        if score is not None and score not in proxy["scores"]:
-            raise UserError(
-                f"config: method '{method}' ranks by score '{score}', which 'proxy.scores' does "
-                f"not compute; add '{score}' to proxy.scores"
-            )
-        if method_entry(method, config).embeddings and "embeddings" not in proxy["scores"]:
-            raise UserError(f"config: method '{method}' selects on the proxy's embeddings; add "
-                            "'embeddings' to proxy.scores")
 
 
 def read_config_file(path: str | Path, schema_path: str | Path) -> dict:
