@@ -7,7 +7,8 @@ schema is generated from the dataclass (`prunebench schema`), so nothing is writ
 
 - reference: `full`, all data.
 - static: score (or embeddings) -> select -> train. `module` is a selector module (usually
-  under prunebench.selection.static) with `function(values, labels, fraction, rng, **options)`.
+  under prunebench.selection.static) with `function(values, labels, fraction, rng, options)`,
+  `options` an instance of the `options` dataclass.
 - dynamic: selection inside training. `module` is a sampler module (usually under
   prunebench.selection.dynamic); `function` names the sampler class, whose `Options` it uses.
 """
