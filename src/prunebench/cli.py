@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--values", default=None,
                    help="mean score .npy or embeddings .npy (not needed by random)")
     p.add_argument("--spec", required=True,
-                   help='JSON {"base_method", "options", "fraction"} (written by the workflow)')
+                   help="JSON of the selection's science, a prunebench.jobspec.SelectSpec "
+                   '{"base_method", "options", "fraction"} (written by the workflow)')
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_select)
