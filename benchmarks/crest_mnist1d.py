@@ -45,8 +45,10 @@ import pandas as pd
 import torch
 import yaml
 
-from prunebench.config import load_schema, validate_config
+from prunebench.config import TrainSettings, load_schema, validate_config
 from prunebench.data import prepare_dataset
+from prunebench.jobspec import TrainSpec
+from prunebench.ops import Ops
 from prunebench.selection.dynamic.crest import CrestOptions
 from prunebench.train.run import run_training
 
@@ -83,13 +85,15 @@ def quickstart_training(dataset: str, epochs: int | None) -> tuple[dict, dict]:
 
 def run_one(data_dir, out_dir, training, method, options, lr_mul, fraction, seed,
             threads, dataset: str = "mnist1d") -> dict:
-    spec = {"experiment": "bench", "dataset": dataset, "device": "cpu",
-            "protocol": "budget", "training": {**training, "lr": training["lr"] * lr_mul},
-            "wandb": {"mode": "disabled"},
-            "options": asdict(CrestOptions(**options)) if method == "crest" else {}}
+    job = TrainSpec(
+        dataset=dataset, protocol="budget",
+        training=TrainSettings.from_dataset_config({**training, "lr": training["lr"] * lr_mul}),
+        method=method, base_method=method,
+        options=asdict(CrestOptions(**options)) if method == "crest" else {},
+        fraction=fraction, score=None)
     cpu_before = cpu_seconds()
     with contextlib.redirect_stdout(io.StringIO()):  # per-epoch lines; the table is the output
-        metrics = run_training(data_dir=data_dir, spec=spec, method=method, fraction=fraction,
+        metrics = run_training(job, Ops(experiment="bench", device="cpu"), data_dir=data_dir,
                                seed=seed, out_dir=out_dir, threads=threads)
     cpu = cpu_seconds() - cpu_before
     time = metrics["time"]

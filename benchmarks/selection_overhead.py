@@ -25,7 +25,10 @@ from pathlib import Path
 import torch
 from crest_mnist1d import VARIANTS, quickstart_training
 
+from prunebench.config import TrainSettings
 from prunebench.data import prepare_dataset
+from prunebench.jobspec import TrainSpec
+from prunebench.ops import Ops
 from prunebench.selection.dynamic.crest import CrestOptions
 from prunebench.train.run import run_training
 
@@ -54,13 +57,15 @@ def main() -> None:
             for budget in args.budgets:
                 shares: dict[str, list[float]] = {}
                 for seed in range(args.seeds):
-                    spec = {"experiment": "bench", "dataset": "mnist1d", "device": device,
-                            "protocol": "budget",
-                            "training": {**training, "lr": training["lr"] * lr_mul},
-                            "wandb": {"mode": "disabled"}, "options": options}
+                    job = TrainSpec(
+                        dataset="mnist1d", protocol="budget",
+                        training=TrainSettings.from_dataset_config(
+                            {**training, "lr": training["lr"] * lr_mul}),
+                        method="crest", base_method="crest", options=options, fraction=budget,
+                        score=None)
+                    ops = Ops(experiment="bench", device=device)
                     with contextlib.redirect_stdout(io.StringIO()):
-                        metrics = run_training(data_dir=data_dir, spec=spec, method="crest",
-                                               fraction=budget, seed=seed,
+                        metrics = run_training(job, ops, data_dir=data_dir, seed=seed,
                                                out_dir=Path(tmp) / f"{budget}-{seed}",
                                                threads=args.threads)
                     t = metrics["time"]

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from prunebench.selection.static.herding import select_herding
-from prunebench.selection.static.kcenter import select_kcenter
+from prunebench.selection.static.herding import HerdingOptions, select_herding
+from prunebench.selection.static.kcenter import KCenterOptions, select_kcenter
 from prunebench.selection.static.quotas import select_by_group
 
 FRACTIONS = (0.1, 0.3, 0.5)
@@ -90,9 +90,10 @@ def reference(method: str, x: np.ndarray, labels: np.ndarray, fraction: float, b
 
 def run_case(args, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if args.impl == "ours":
-        select = select_kcenter if args.method == "kcenter" else select_herding
+        select, options = ((select_kcenter, KCenterOptions) if args.method == "kcenter"
+                           else (select_herding, HerdingOptions))
         return select(x, labels, args.fraction, np.random.default_rng(0),
-                      class_balanced=args.balanced, device=args.device)
+                      options(class_balanced=args.balanced), device=args.device)
     return reference(args.method, x, labels, args.fraction, args.balanced)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,29 @@ def mnist1d_small_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("data") / "mnist1d"
     prepare_dataset("mnist1d", {"train_size": 400, "test_size": 100}, out)
     return out
+
+
+def split_job(flat: dict, spec_class=None, **science):
+    """A test's flat settings (science and operational keys in one dict, as tests write them;
+    `science` on top, e.g. method=, fraction=) as the (JobSpec, Ops) a job receives. A
+    TrainSpec lacking base_method, options or score gets the method itself, {} and None."""
+    from prunebench.jobspec import TrainSpec
+    from prunebench.ops import Ops
+
+    spec_class = spec_class or TrainSpec
+    flat = {**flat, **science}
+    ops_keys = {f.name for f in dataclasses.fields(Ops)}
+    ops = Ops.from_dict({k: v for k, v in flat.items() if k in ops_keys})
+    values = {k: v for k, v in flat.items() if k not in ops_keys}
+    if spec_class is TrainSpec:
+        values = {"base_method": values["method"], "options": {}, "score": None, **values}
+    return spec_class.from_dict(values), ops
+
+
+def job_flags(flat: dict, **science) -> list[str]:
+    """--spec and --ops for the CLI, from a test's flat settings (see split_job)."""
+    job, ops = split_job(flat, **science)
+    return ["--spec", job.to_json(), "--ops", ops.to_json()]
 
 
 def digits_spec(**training) -> dict:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,12 @@ import pandas as pd
 import pytest
 
 from prunebench.config import load_schema, validate_config
+from prunebench.plan import ExperimentPlan
 from prunebench.scores.proxy import run_proxy
 from prunebench.train import checkpoint as checkpoint_module
 from prunebench.train.run import run_training
 
-from .conftest import SCHEMA, digits_spec
+from .conftest import SCHEMA, digits_spec, job_flags, split_job
 from .test_dynamic import SMALL_CREST, dynamic_options
 
 CURVES = ["epoch", "step", "lr", "train_loss", "test_loss", "test_acc", "examples_seen"]
@@ -28,7 +30,7 @@ CURVES = ["epoch", "step", "lr", "train_loss", "test_loss", "test_acc", "example
 
 def train_command(data_dir: Path, out: Path, spec: dict) -> list[str]:
     return [str(Path(sys.executable).parent / "prunebench"), "train", "--data", str(data_dir),
-            "--spec", json.dumps(spec), "--seed", "3",
+            *job_flags(spec), "--seed", "3",
             "--out", str(out), "--threads", "1"]
 
 
@@ -82,13 +84,14 @@ def test_crest_resumes_its_sampler_state(tmp_path, digits_dir, monkeypatch):
     spec = {**digits_spec(epochs=4, batch_size=64), "checkpoint_every": 1,
             "options": dynamic_options("crest", **{**SMALL_CREST, "drop": True,
                                                            "drop_interval": 1})}
-    kw = {"data_dir": digits_dir, "spec": spec, "method": "crest", "fraction": 0.3, "seed": 1}
-    whole = run_training(out_dir=tmp_path / "whole", **kw)
+    job = split_job(spec, method="crest", fraction=0.3)
+    kw = {"data_dir": digits_dir, "seed": 1}
+    whole = run_training(*job, out_dir=tmp_path / "whole", **kw)
     with monkeypatch.context() as patch:
         interrupt_after_saving(patch, at_epoch=2)
         with pytest.raises(Interrupted):
-            run_training(out_dir=tmp_path / "resumed", **kw)
-    resumed = run_training(out_dir=tmp_path / "resumed", **kw)
+            run_training(*job, out_dir=tmp_path / "resumed", **kw)
+    resumed = run_training(*job, out_dir=tmp_path / "resumed", **kw)
     assert resumed["test_acc"] == whole["test_acc"]
     assert resumed["sampler"] == whole["sampler"]
     assert resumed["counts"] == whole["counts"]
@@ -104,17 +107,16 @@ def test_proxy_resumes_its_score_recorder(tmp_path, mnist1d_small_dir, monkeypat
         "proxy": {"seeds": 1, "epochs": 3, "score_epoch": 2,
                   "scores": ["el2n", "el2n_sum", "grand_init", "grand_last", "forgetting"]},
     }, load_schema(SCHEMA))
-    spec = {"experiment": "t", "dataset": "mnist1d", "device": "cpu", "checkpoint_every": 1,
-            "training": {k: v for k, v in config["datasets"]["mnist1d"].items() if k != "options"},
-            "proxy": config["proxy"], "wandb": config["wandb"]}
+    plan = ExperimentPlan(config)
+    job, ops = plan.proxy_spec("mnist1d"), replace(plan.operations(), checkpoint_every=1)
     with monkeypatch.context() as patch:
         interrupt_after_saving(patch, at_epoch=1)
         with pytest.raises(Interrupted):
-            run_proxy(data_dir=mnist1d_small_dir, spec=spec, seed=0, out_dir=tmp_path / "b")
+            run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "b")
     assert (tmp_path / "b" / "checkpoint.pt").exists()
-    resumed = run_proxy(data_dir=mnist1d_small_dir, spec=spec, seed=0, out_dir=tmp_path / "b")
+    resumed = run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "b")
     assert not (tmp_path / "b" / "checkpoint.pt").exists()
-    whole = run_proxy(data_dir=mnist1d_small_dir, spec=spec, seed=0, out_dir=tmp_path / "a")
+    whole = run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "a")
     assert resumed["test_acc"] == whole["test_acc"]
     for name in sorted(p.name for p in (tmp_path / "a").glob("*.npy")):
         np.testing.assert_array_equal(np.load(tmp_path / "a" / name),
@@ -123,15 +125,14 @@ def test_proxy_resumes_its_score_recorder(tmp_path, mnist1d_small_dir, monkeypat
 
 def test_checkpoint_from_other_settings_is_ignored(tmp_path, digits_dir, monkeypatch):
     spec = {**digits_spec(epochs=3), "checkpoint_every": 1}
-    kw = {"data_dir": digits_dir, "method": "full", "fraction": 1.0, "seed": 0,
-          "out_dir": tmp_path}
+    kw = {"data_dir": digits_dir, "seed": 0, "out_dir": tmp_path}
     with monkeypatch.context() as patch:
         interrupt_after_saving(patch, at_epoch=1)
         with pytest.raises(Interrupted):
-            run_training(spec=spec, **kw)
+            run_training(*split_job(spec), **kw)
     assert (tmp_path / "checkpoint.pt").exists()
-    changed = {**spec, "training": {**spec["training"], "lr": 0.01}}
-    metrics = run_training(spec=changed, **kw)
-    fresh = run_training(spec=changed, **{**kw, "out_dir": tmp_path / "fresh"})
+    changed = split_job({**spec, "training": {**spec["training"], "lr": 0.01}})
+    metrics = run_training(*changed, **kw)
+    fresh = run_training(*changed, **{**kw, "out_dir": tmp_path / "fresh"})
     assert metrics["test_acc"] == fresh["test_acc"]
     assert not (tmp_path / "checkpoint.pt").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .conftest import digits_spec
+from .conftest import digits_spec, job_flags
 
 
 def prunebench(*args: str) -> subprocess.CompletedProcess:
@@ -26,13 +26,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) ->
         assert needle in lines[0]
 
 
-def cli_spec(method: str, fraction: float) -> str:
-    return json.dumps({**digits_spec(), "method": method, "fraction": fraction})
+def cli_job(method: str, fraction: float) -> list[str]:
+    """--spec (a TrainSpec) and --ops of a digits run of `method`."""
+    return job_flags(digits_spec(), method=method, fraction=fraction)
 
 
 def test_train_on_missing_dataset(tmp_path):
     result = prunebench("train", "--data", str(tmp_path / "nowhere"),
-                        "--spec", cli_spec("full", 1.0), "--seed", "0",
+                        *cli_job("full", 1.0), "--seed", "0",
                         "--out", str(tmp_path / "run"))
     assert_one_line_error(result, "meta.json is missing", "prepare_dataset")
     assert not (tmp_path / "run").exists()
@@ -45,7 +46,7 @@ def test_train_with_incomplete_spec(tmp_path, digits_dir):
 
 
 def test_train_unknown_method(tmp_path, digits_dir):
-    result = prunebench("train", "--data", str(digits_dir), "--spec", cli_spec("crestt", 0.5),
+    result = prunebench("train", "--data", str(digits_dir), *cli_job("crestt", 0.5),
                         "--seed", "0", "--out", str(tmp_path / "run"))
     assert_one_line_error(result, "unknown method 'crestt'", "full")
 

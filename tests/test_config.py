@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import yaml
 
@@ -147,17 +149,45 @@ def test_variant_runs_its_method_with_the_method_block_then_its_own(schema):
     assert variant["beta"] == 0.05 and variant["strata"] == 10 and variant["score"] == "el2n"
 
 
-def test_method_needing_an_uncomputed_score_is_refused(schema):
+def test_proxy_scores_add_what_the_methods_need(schema):
+    from prunebench.plan import ExperimentPlan
+
+    config = minimal()  # no proxy section: the default list, then what the methods need
+    config["methods"] = ["uncertainty_entropy", "el2n"]
+    scores = validate_config(config, schema)["proxy"]["scores"]
+    default = schema["properties"]["proxy"]["properties"]["scores"]["default"]
+    assert scores == [*default, "uncertainty_entropy"]
+    config = minimal()  # the listed extras first, in their order; variants and CCS's option
+    config["variants"] = {"ccs_f": {"method": "ccs", "options": {"score": "uncertainty_lc"}}}
+    config["methods"] = ["ccs_f", "kcenter", "el2n"]
+    config["proxy"] = {"scores": ["forgetting", "el2n"]}
+    checked = validate_config(config, schema)
+    assert checked["proxy"]["scores"] == ["forgetting", "el2n", "embeddings", "uncertainty_lc"]
+    files = ExperimentPlan(checked).proxy_files()
+    assert "uncertainty_lc_e2.npy" in files and "embeddings_e2.npy" in files
+    config["proxy"] = {"scores": []}  # only what the methods need
+    assert validate_config(config, schema)["proxy"]["scores"] == [
+        "el2n", "embeddings", "uncertainty_lc"]
+
+
+def test_a_config_listing_its_scores_keeps_its_list_and_proxy_key(schema):
+    from prunebench.plan import ExperimentPlan
+
     config = minimal()
-    config["methods"] = ["el2n"]
-    config["proxy"] = {"scores": ["forgetting"]}
-    with pytest.raises(UserError, match="add 'el2n' to proxy.scores"):
-        validate_config(config, schema)
+    config["methods"] = ["el2n", "ccs"]
+    config["proxy"] = {"scores": ["grand", "el2n"]}
+    plan = ExperimentPlan(validate_config(copy.deepcopy(config), schema))
+    assert plan.proxy["scores"] == ["grand", "el2n"]
+    again = validate_config(validate_config(config, schema), schema)  # validating is stable
+    assert ExperimentPlan(again).proxy_key("digits") == plan.proxy_key("digits")
+
+
+def test_a_method_ranking_by_a_non_score_is_refused(schema):
     config = minimal()
-    config["variants"] = {"ccs_f": {"method": "ccs", "options": {"score": "grand"}}}
+    config["variants"] = {"ccs_f": {"method": "ccs", "options": {"score": "embeddings"}}}
     config["methods"] = ["ccs_f"]
-    config["proxy"] = {"scores": ["el2n"]}
-    with pytest.raises(UserError, match="'ccs_f' ranks by score 'grand'"):
+    with pytest.raises(UserError, match="'ccs_f' ranks by score 'embeddings', which is not a "
+                                        "score"):
         validate_config(config, schema)
 
 

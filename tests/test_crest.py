@@ -31,6 +31,7 @@ from prunebench.train.run import make_sampler
 from prunebench.train.samplers import SelectionRecord
 from prunebench.train.setup import set_up_run
 
+from .conftest import split_job
 from .test_dynamic import SMALL_CREST, spec_for
 
 N_DIGITS, B = 1347, 64
@@ -40,8 +41,9 @@ S_AT_03 = math.ceil(round(0.3 * N_DIGITS) / B)  # one budget epoch of steps at f
 def crest_run(digits_dir, fraction=0.3, epochs=2, **options):
     """(sampler, run parts, plan) for a CREST run on digits that has not trained yet."""
     spec = spec_for("crest", epochs=epochs, **{**SMALL_CREST, **options})
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("crest", run, spec, fraction, None)
+    job, ops = split_job(spec, method="crest", fraction=fraction)
+    run = set_up_run(job, ops, data_dir=digits_dir, seed=0, threads=None)
+    sampler, n_used = make_sampler(job, run, None)
     plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train,
                       n_used=n_used, batch_size=B, epochs=epochs)
     return sampler, run, plan

@@ -20,7 +20,7 @@ from prunebench.train.run import make_sampler, run_training
 from prunebench.train.samplers import StepContext
 from prunebench.train.setup import set_up_run
 
-from .conftest import SCHEMA, digits_spec
+from .conftest import SCHEMA, digits_spec, split_job
 
 # CREST at the reference's defaults but small: 12 per class in each of 2 random subsets
 SMALL_CREST = {"subset_size": 120, "num_subsets": 2}
@@ -43,8 +43,9 @@ def spec_for(method: str, epochs: int = 3, **options) -> dict:
 
 def train_with(digits_dir, method: str, fraction: float, spec: dict, seed: int = 0):
     """Run the real loop with the method's sampler; returns (sampler, loop result, run parts)."""
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=seed, threads=None)
-    sampler, n_used = make_sampler(method, run, spec, fraction, None)
+    job, ops = split_job(spec, method=method, fraction=fraction)
+    run = set_up_run(job, ops, data_dir=digits_dir, seed=seed, threads=None)
+    sampler, n_used = make_sampler(job, run, None)
     plan = plan_steps(protocol="budget", kind="dynamic", n_train=run.data.n_train,
                       n_used=n_used, batch_size=run.settings.batch_size,
                       epochs=run.settings.epochs)
@@ -100,8 +101,9 @@ def test_craig_picks_class_quotas_with_mean_one_weights(digits_dir):
 
 def test_random_epoch_draws_a_fresh_subset_each_epoch(digits_dir):
     spec = spec_for("random_epoch", epochs=1)
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("random_epoch", run, spec, 0.25, None)
+    job, ops = split_job(spec, method="random_epoch", fraction=0.25)
+    run = set_up_run(job, ops, data_dir=digits_dir, seed=0, threads=None)
+    sampler, n_used = make_sampler(job, run, None)
     firsts = []
     for epoch in (1, 2):
         ctx = StepContext(run.model, run.data, run.timers, epoch, 0)
@@ -116,8 +118,8 @@ def test_random_epoch_draws_a_fresh_subset_each_epoch(digits_dir):
 def test_run_training_writes_dynamic_outputs(tmp_path, digits_dir, method):
     options = SMALL_CREST if method == "crest" else {}
     fraction = 1.0 if method == "infobatch" else 0.3
-    metrics = run_training(data_dir=digits_dir, spec=spec_for(method, epochs=2, **options),
-                           method=method, fraction=fraction, seed=0, out_dir=tmp_path)
+    job = split_job(spec_for(method, epochs=2, **options), method=method, fraction=fraction)
+    metrics = run_training(*job, data_dir=digits_dir, seed=0, out_dir=tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["test_acc"] == metrics["test_acc"]
     assert metrics["kind"] == "dynamic"
     counts = metrics["counts"]

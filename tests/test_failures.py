@@ -21,7 +21,7 @@ from prunebench import atomic
 from prunebench.atomic import save_npy, write_json
 from prunebench.errors import UserError
 
-from .conftest import digits_spec
+from .conftest import digits_spec, job_flags
 
 BIN = Path(sys.executable).parent
 
@@ -48,8 +48,8 @@ def leftovers(folder: Path) -> list[str]:
 
 def test_diverging_loss_names_epoch_and_learning_rate(tmp_path, digits_dir):
     out = tmp_path / "run"
-    spec = json.dumps(digits_spec(lr=1e6, momentum=0.0, epochs=3))
-    line = one_error_line(prunebench("train", "--data", str(digits_dir), "--spec", spec,
+    flags = job_flags(digits_spec(lr=1e6, momentum=0.0, epochs=3))
+    line = one_error_line(prunebench("train", "--data", str(digits_dir), *flags,
                                      "--seed", "0",
                                      "--out", str(out), "--threads", "1"))
     assert "diverged" in line and "epoch 1" in line and "learning rate 1e+06" in line, line
@@ -61,9 +61,9 @@ def test_diverging_loss_names_epoch_and_learning_rate(tmp_path, digits_dir):
 def test_cuda_without_a_gpu_is_one_clear_line(tmp_path, digits_dir):
     # an empty CUDA_VISIBLE_DEVICES hides every GPU, so this holds on GPU machines too
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    spec = json.dumps({**digits_spec(), "device": "cuda"})
+    flags = job_flags({**digits_spec(), "device": "cuda"})
     out = tmp_path / "run"
-    line = one_error_line(prunebench("train", "--data", str(digits_dir), "--spec", spec,
+    line = one_error_line(prunebench("train", "--data", str(digits_dir), *flags,
                                      "--seed", "0",
                                      "--out", str(out), env=env))
     assert "'device' is 'cuda' but no GPU is visible" in line

@@ -14,7 +14,7 @@ from prunebench.train.loop import LearningRate, train_loop
 from prunebench.train.run import make_sampler, run_training
 from prunebench.train.setup import set_up_run
 
-from .conftest import digits_spec
+from .conftest import digits_spec, split_job
 from .test_dynamic import train_with
 
 
@@ -87,8 +87,9 @@ def test_each_pick_samples_ceil_n_over_k_ln_100_remaining_candidates():
 
 def test_validation_examples_are_held_out_and_never_trained_on(digits_dir):
     spec = glister_spec(epochs=3)
-    run = set_up_run(data_dir=digits_dir, spec=spec, seed=0, threads=None)
-    sampler, n_used = make_sampler("glister", run, spec, 0.3, None)
+    job, ops = split_job(spec, method="glister", fraction=0.3)
+    run = set_up_run(job, ops, data_dir=digits_dir, seed=0, threads=None)
+    sampler, n_used = make_sampler(job, run, None)
     trained = []
     next_batch = sampler.next_batch
 
@@ -146,8 +147,8 @@ def test_deterministic_for_a_seed_and_different_across_seeds(digits_dir):
 
 
 def test_run_training_logs_and_times_the_selections(tmp_path, digits_dir):
-    metrics = run_training(data_dir=digits_dir, spec=glister_spec(epochs=2), method="glister",
-                           fraction=0.3, seed=0, out_dir=tmp_path)
+    metrics = run_training(*split_job(glister_spec(epochs=2), method="glister", fraction=0.3),
+                           data_dir=digits_dir, seed=0, out_dir=tmp_path)
     assert metrics["steps"] == 2 * math.ceil(round(0.3 * 1347) / 64)
     assert metrics["time"]["selection/greedy"] > 0 and metrics["time"]["selection/proxy"] > 0
     assert metrics["sampler"]["val_size"] == round(0.1 * 1347)

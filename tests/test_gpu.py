@@ -15,7 +15,7 @@ from prunebench.scores.proxy import run_proxy
 from prunebench.train.run import run_training
 from prunebench.train.setup import set_up_run
 
-from .conftest import SCHEMA, digits_spec
+from .conftest import SCHEMA, digits_spec, split_job
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA GPU visible; the GPU path needs one")
@@ -28,7 +28,7 @@ def gpu_spec(epochs: int = 4, **speed) -> dict:
 
 
 def test_data_stays_uint8_on_the_gpu_and_batches_are_channels_last(digits_dir):
-    run = set_up_run(data_dir=digits_dir, spec=gpu_spec(), seed=0, threads=None)
+    run = set_up_run(*split_job(gpu_spec()), data_dir=digits_dir, seed=0, threads=None)
     assert run.data.train_x.is_cuda and run.data.train_x.dtype == torch.uint8
     assert run.augment_generator.device.type == "cuda"
     indices = torch.arange(64, device="cuda")
@@ -51,8 +51,8 @@ def test_training_on_the_gpu_learns(tmp_path, digits_dir, method, fraction):
             "options": {method: {"subset_size": 120, "num_subsets": 2}
                         if method == "crest" else {}},
         }, load_schema(SCHEMA))["options"][method]
-    metrics = run_training(data_dir=digits_dir, spec=spec, method=method, fraction=fraction,
-                           seed=0, out_dir=tmp_path)
+    metrics = run_training(*split_job(spec, method=method, fraction=fraction),
+                           data_dir=digits_dir, seed=0, out_dir=tmp_path)
     assert math.isfinite(metrics["test_loss"]) and metrics["test_acc"] > 0.8, metrics
     assert metrics["time"]["training"] > 0
     assert metrics["gpu_peak_memory_mb"] > 0
@@ -60,10 +60,11 @@ def test_training_on_the_gpu_learns(tmp_path, digits_dir, method, fraction):
 
 @pytest.mark.parametrize("mode", [True, "reduce-overhead"])
 def test_compiled_model_trains_and_keeps_parameter_names(tmp_path, digits_dir, mode):
-    run = set_up_run(data_dir=digits_dir, spec=gpu_spec(compile=mode), seed=0, threads=None)
+    run = set_up_run(*split_job(gpu_spec(compile=mode)), data_dir=digits_dir, seed=0,
+                     threads=None)
     assert not any(name.startswith("_orig_mod") for name in run.model.state_dict())
-    metrics = run_training(data_dir=digits_dir, spec=gpu_spec(epochs=3, compile=mode),
-                           method="full", fraction=1.0, seed=0, out_dir=tmp_path)
+    job = split_job(gpu_spec(epochs=3, compile=mode), method="full", fraction=1.0)
+    metrics = run_training(*job, data_dir=digits_dir, seed=0, out_dir=tmp_path)
     assert math.isfinite(metrics["test_loss"]) and metrics["test_acc"] > 0.5
 
 

@@ -20,7 +20,7 @@ from prunebench.train.run import run_training
 from prunebench.train.samplers import StepContext
 from prunebench.train.setup import set_up_run
 
-from .conftest import digits_spec
+from .conftest import digits_spec, split_job
 from .test_dynamic import train_with
 
 
@@ -31,7 +31,7 @@ def gradmatch_spec(epochs: int = 2, **options) -> dict:
 
 
 def test_vectors_equal_autograd_last_layer_gradients(digits_dir):
-    run = set_up_run(data_dir=digits_dir, spec=gradmatch_spec(), seed=0, threads=None)
+    run = set_up_run(*split_job(gradmatch_spec()), data_dir=digits_dir, seed=0, threads=None)
     model, data = run.model, run.data
     with torch.no_grad():  # move away from the initialisation so every entry is non-trivial
         model.head.bias.add_(torch.linspace(-0.5, 0.5, data.num_classes))
@@ -163,8 +163,8 @@ def test_deterministic_for_a_seed(digits_dir):
 
 @pytest.mark.parametrize("options", [{}, {"per_batch": True, "lam": 0.0}])
 def test_run_training_logs_and_times_the_selections(tmp_path, digits_dir, options):
-    metrics = run_training(data_dir=digits_dir, spec=gradmatch_spec(epochs=2, **options),
-                           method="gradmatch", fraction=0.3, seed=0, out_dir=tmp_path)
+    job = split_job(gradmatch_spec(epochs=2, **options), method="gradmatch", fraction=0.3)
+    metrics = run_training(*job, data_dir=digits_dir, seed=0, out_dir=tmp_path)
     assert metrics["steps"] == 2 * math.ceil(round(0.3 * 1347) / 64)
     assert metrics["time"]["selection/omp"] > 0 and metrics["time"]["selection/gradients"] > 0
     assert metrics["counts"]["selection_forward_examples"] == 2 * 1347

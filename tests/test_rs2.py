@@ -14,7 +14,7 @@ from prunebench.train.run import run_training
 from prunebench.train.samplers import StepContext
 from prunebench.train.timers import PhaseTimers
 
-from .conftest import digits_spec
+from .conftest import digits_spec, split_job
 from .test_dynamic import train_with
 
 
@@ -112,8 +112,8 @@ def test_deterministic_for_a_seed(digits_dir):
 def test_run_training_logs_the_slices(tmp_path, digits_dir):
     spec = digits_spec(epochs=2, batch_size=64, lr=0.05)
     spec["options"] = {}
-    metrics = run_training(data_dir=digits_dir, spec=spec, method="rs2", fraction=0.3, seed=0,
-                           out_dir=tmp_path)
+    metrics = run_training(*split_job(spec, method="rs2", fraction=0.3), data_dir=digits_dir,
+                           seed=0, out_dir=tmp_path)
     assert metrics["steps"] == 2 * math.ceil(round(0.3 * 1347) / 64)
     assert "selection/permutation" in metrics["time"]
     picked = np.load(tmp_path / "selected.npz")

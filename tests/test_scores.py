@@ -148,9 +148,9 @@ def test_score_recorder_runs_every_scorer_like_the_score_functions(digits_dir):
     from prunebench.scores.proxy import ScoreRecorder
     from prunebench.train.setup import set_up_run
 
-    from .conftest import digits_spec
+    from .conftest import digits_spec, split_job
 
-    run = set_up_run(data_dir=digits_dir, spec=digits_spec(), seed=0, threads=1)
+    run = set_up_run(*split_job(digits_spec()), data_dir=digits_dir, seed=0, threads=1)
     recorder = ScoreRecorder(run.data, list(SCORES), 1, 256, 32, run.timers)
     recorder.on_epoch_end(0, run.model)
     run.timers.seconds["training"] = 2.5  # as if epoch 1 had trained for 2.5 s
@@ -185,3 +185,28 @@ def test_score_recorder_runs_every_scorer_like_the_score_functions(digits_dir):
         assert costs[name] == pytest.approx(2.5 + own[name], abs=1e-6)
     assert costs["forgetting"] == pytest.approx(2.5, abs=1e-6)  # the whole run
     assert own["el2n"] > 0 and own["grand_last"] > 0  # one shared pass, charged to each
+
+
+@pytest.mark.parametrize("name", list(SCORES))
+@pytest.mark.parametrize("score_epoch", [1, 3])
+def test_every_scorer_is_taken_when_its_registry_entry_says(name, score_epoch):
+    """SCORES[name].at (torch-free, names the file) and the scorer's epochs (when the recorder
+    runs it, what its cost is charged up to) agree for every registered score."""
+    from prunebench.methods import proxy_array_file
+    from prunebench.scores.proxy import build_scorer
+
+    at = SCORES[name].at
+    scorer = build_scorer(name, n_train=5, score_epoch=score_epoch, grand_chunk=4)
+    if at == "run":
+        assert scorer.run_long and proxy_array_file(name, score_epoch) == f"{name}.npy"
+        return
+    taken = 0 if at == "init" else score_epoch
+    assert not scorer.run_long and max(scorer.epochs) == taken
+    assert proxy_array_file(name, score_epoch) == f"{name}_e{taken}.npy"
+
+
+def test_a_score_time_outside_the_registry_is_refused():
+    from prunebench.scores.protocol import Scorer
+
+    with pytest.raises(ValueError, match="score time 'later'"):
+        Scorer(5, 2, at="later")

@@ -15,7 +15,7 @@ import pytest
 
 from prunebench.server import SOCKET_ENV, start_server, stop_server
 
-from .conftest import digits_spec
+from .conftest import digits_spec, job_flags
 
 BIN = Path(sys.executable).parent
 
@@ -36,7 +36,7 @@ def train(data_dir: Path, out: Path, spec: dict, socket_path: str | None,
     if socket_path:
         env[SOCKET_ENV] = socket_path
     log = open(out.with_suffix(".log"), "w")
-    cmd = [str(BIN / "prunebench"), "train", "--data", str(data_dir), "--spec", json.dumps(spec),
+    cmd = [str(BIN / "prunebench"), "train", "--data", str(data_dir), *job_flags(spec),
            "--seed", "0", "--out", str(out)]
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if not wait:

@@ -13,6 +13,7 @@ from prunebench.selection.static.herding import HerdingOptions, herding, select_
 from prunebench.selection.static.kcenter import KCenterOptions, k_center_greedy, select_kcenter
 from prunebench.selection.static.moderate import ModerateOptions, select_moderate
 from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.static.run import select_subset
 
 
 def points(n, d, seed, dtype=np.float64):
@@ -83,7 +84,8 @@ def test_kcenter_duplicates_and_full_budget():
 def test_select_kcenter_per_class_and_one_pool():
     x, labels = points(60, 3, 11), np.repeat([0, 1, 2], [30, 20, 10])
     for balanced in (True, False):
-        got = select_kcenter(x, labels, 0.25, np.random.default_rng(4), class_balanced=balanced)
+        got = select_kcenter(x, labels, 0.25, np.random.default_rng(4),
+                             KCenterOptions(class_balanced=balanced))
         g, expected = np.random.default_rng(4), []  # first centres drawn class by class
         groups = ([(np.flatnonzero(labels == c), q) for c, q in class_quotas(labels, 15).items()]
                   if balanced else [(np.arange(60), 15)])
@@ -153,7 +155,8 @@ def test_select_herding_per_class_float16_and_deterministic():
     assert got.tolist() == sorted(expected)
     other_rng = select_herding(x, labels, 0.3, np.random.default_rng(99))  # rng is unused
     assert other_rng.tolist() == got.tolist()
-    flat = select_herding(x.astype(np.float64), labels, 0.3, None, class_balanced=False)
+    flat = select_herding(x.astype(np.float64), labels, 0.3, None,
+                          HerdingOptions(class_balanced=False))
     assert flat.tolist() == sorted(brute_herding(x.astype(np.float64), 27))
 
 
@@ -173,7 +176,8 @@ def test_moderate_keeps_the_band_around_the_median_distance():
     # |d - 3| = 3, 2, 1, 0, 7, 8, 9: the three closest are distances 3, 2, 1
     assert select_moderate(x, labels, 3 / 7, None).tolist() == [1, 2, 3]
     # Moderate-DS's rank window: sorted ranks 2..4 (distances 2, 3, 10)
-    assert select_moderate(x, labels, 3 / 7, None, band="rank").tolist() == [2, 3, 4]
+    rank = ModerateOptions(band="rank")
+    assert select_moderate(x, labels, 3 / 7, None, rank).tolist() == [2, 3, 4]
     assert select_moderate(x, labels, 1 / 7, None).tolist() == [3]
 
 
@@ -199,7 +203,8 @@ def test_moderate_per_class_centres_and_balance():
 
     for center in ("median", "mean"):
         for balanced in (True, False):
-            got = select_moderate(x, labels, 0.25, None, class_balanced=balanced, center=center)
+            got = select_moderate(x, labels, 0.25, None,
+                                  ModerateOptions(class_balanced=balanced, center=center))
             assert got.tolist() == brute(center, balanced, 15)
     balanced = select_moderate(x, labels, 0.25, None)
     assert np.bincount(labels[balanced]).tolist() == [10, 5]
@@ -213,7 +218,8 @@ def test_moderate_rank_band_reproduces_moderate_ds_window():
         rows = x[labels == c]
         dist[labels == c] = np.linalg.norm(rows - np.median(rows, axis=0), axis=1)
     window = np.argsort(dist)[40:60]
-    got = select_moderate(x, labels, 0.2, None, class_balanced=False, band="rank")
+    got = select_moderate(x, labels, 0.2, None,
+                          ModerateOptions(class_balanced=False, band="rank"))
     assert got.tolist() == sorted(window.tolist())
 
 
@@ -228,14 +234,15 @@ def test_embedding_selectors_refuse_bad_inputs():
         bad[3, 1] = np.inf
         with pytest.raises(UserError, match="infinite"):
             select(bad, labels, 0.5, np.random.default_rng(0))
-        with pytest.raises(UserError, match="does not take"):
-            select(x, labels, 0.5, np.random.default_rng(0), beta=0.1)
     with pytest.raises(UserError, match="chunk_size"):
         select_kcenter(x, labels, 0.5, np.random.default_rng(0), chunk_size=0)
     with pytest.raises(UserError, match="device"):
         select_herding(x, labels, 0.5, None, device="tpu")
-    with pytest.raises(UserError, match="band"):
-        select_moderate(x, labels, 0.5, None, band="middle")
+    for name in ("kcenter", "herding", "moderate"):  # options are checked where they are built
+        with pytest.raises(UserError, match=r"does not take option\(s\) \['beta'\]"):
+            select_subset(name, x, labels, 0.5, np.random.default_rng(0), beta=0.1)
+    with pytest.raises(UserError, match="band='middle'; choose one of: distance, rank"):
+        select_subset("moderate", x, labels, 0.5, None, band="middle")
 
 
 def test_options_dataclasses_give_schema_blocks():

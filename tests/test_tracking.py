@@ -20,7 +20,7 @@ import yaml
 
 from prunebench.config import load_schema, validate_config
 
-from .conftest import ROOT, SCHEMA
+from .conftest import ROOT, SCHEMA, job_flags
 
 BIN = Path(sys.executable).parent
 
@@ -55,7 +55,7 @@ def offline_network() -> list[str]:
 def train(data_dir: Path, out: Path, spec: dict, env: dict) -> subprocess.CompletedProcess:
     """`prunebench train` of the full run, with no network where that can be arranged."""
     cmd = [*offline_network(), str(BIN / "prunebench"), "train", "--data", str(data_dir),
-           "--spec", json.dumps(spec), "--seed", "0",
+           *job_flags(spec), "--seed", "0",
            "--out", str(out), "--threads", "1"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 

@@ -16,7 +16,7 @@ from prunebench.train.run import run_training
 from prunebench.train.samplers import StepContext, SubsetSampler
 from prunebench.train.schedule import lr_factor
 
-from .conftest import digits_spec, write_subset
+from .conftest import digits_spec, split_job, write_subset
 
 
 def test_step_plans_follow_the_protocols():
@@ -61,7 +61,7 @@ def test_subset_sampler_covers_the_subset_once_per_pass():
 
 def run(tmp_path, digits_dir, name, seed=0, method="full", subset=None, **training):
     spec = digits_spec(**{"epochs": 2, "batch_size": 64, "lr": 0.05, **training})
-    return run_training(data_dir=digits_dir, spec=spec, method=method, fraction=1.0,
+    return run_training(*split_job(spec, method=method, fraction=1.0), data_dir=digits_dir,
                         seed=seed, out_dir=tmp_path / name, subset_path=subset, threads=1)
 
 
@@ -100,8 +100,8 @@ def test_run_outputs_and_accounting(tmp_path, digits_dir):
 def test_full_digits_reaches_95_percent(tmp_path, digits_dir):
     spec = digits_spec(epochs=30, batch_size=64, lr=0.05, warmup_epochs=1,
                        augment={"crop_padding": 1})
-    metrics = run_training(data_dir=digits_dir, spec=spec, method="full", fraction=1.0, seed=0,
-                           out_dir=tmp_path / "full", threads=2)
+    metrics = run_training(*split_job(spec, method="full", fraction=1.0), data_dir=digits_dir,
+                           seed=0, out_dir=tmp_path / "full", threads=2)
     assert metrics["test_acc"] >= 0.95
 
 
@@ -141,7 +141,8 @@ def test_equal_steps_gives_a_subset_the_full_step_count(tmp_path, digits_dir):
     write_subset(subset, np.arange(0, 1347, 4, dtype=np.int64))  # 337 examples
     spec = digits_spec(epochs=2, batch_size=64)
     spec["protocol"] = "equal_steps"
-    metrics = run_training(data_dir=digits_dir, spec=spec, method="random", fraction=0.25,
-                           seed=0, out_dir=tmp_path / "eq", subset_path=subset, threads=1)
+    metrics = run_training(*split_job(spec, method="random", fraction=0.25),
+                           data_dir=digits_dir, seed=0, out_dir=tmp_path / "eq",
+                           subset_path=subset, threads=1)
     assert metrics["steps"] == metrics["full_steps"] == 2 * math.ceil(1347 / 64)
     assert metrics["examples_seen"] > 2 * 337  # several passes over the subset

@@ -23,52 +23,45 @@ from .tracking import (
     select_lineage,
 )
 
-TRAIN_KEYS = ("dataset", "protocol", "training", "method", "fraction")
-PROXY_KEYS = ("dataset", "training", "proxy")
-SELECT_KEYS = ("base_method", "options", "fraction")
 REPORT_KEYS = ("experiment", "protocol", "datasets", "methods", "fractions", "seeds")
 
 
-def _spec(text: str, required: tuple[str, ...] = (), flag: str = "--spec") -> dict:
+def _json_object(text: str, flag: str, required: tuple[str, ...] = ()) -> dict:
     """A JSON object from the command line; the workflow writes these, people rarely do."""
     try:
-        spec = json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{flag} is not valid JSON ({exc})") from exc
-    if not isinstance(spec, dict):
+    if not isinstance(value, dict):
         raise UserError(f"{flag} must be a JSON object")
-    missing = [key for key in required if key not in spec]
+    missing = [key for key in required if key not in value]
     if missing:
         raise UserError(f"{flag} lacks {', '.join(missing)}; run jobs through snakemake, which "
                         "writes the full settings")
-    return spec
+    return value
 
 
 def cmd_prepare(args) -> None:
     from .data import prepare_dataset
 
-    meta = prepare_dataset(args.dataset, _spec(args.options, flag="--options"), args.out)
+    meta = prepare_dataset(args.dataset, _json_object(args.options, "--options"), args.out)
     print(f"prepared {args.dataset}: {meta['n_train']} train, {meta['n_test']} test -> {args.out}")
 
 
-def _job_spec(args, required: tuple[str, ...]) -> dict:
-    """The job's science (--spec, Snakemake params) with its operational settings (--ops, not
-    params: W&B, device, checkpoints, speed, chunk sizes) on top."""
-    return {**_spec(args.spec, required), **_spec(args.ops, flag="--ops")}
-
-
 def cmd_proxy(args) -> None:
+    from .jobspec import ProxySpec
+    from .ops import Ops
     from .scores.proxy import run_proxy
 
-    spec = _job_spec(args, PROXY_KEYS)
-    metrics = run_proxy(data_dir=args.data, spec=spec, seed=args.seed, out_dir=args.out,
+    job, ops = ProxySpec.from_json(args.spec), Ops.from_json(args.ops)
+    metrics = run_proxy(job, ops, data_dir=args.data, seed=args.seed, out_dir=args.out,
                         threads=args.threads)
     print(f"proxy seed {args.seed}: test_acc {metrics['test_acc']:.4f}, "
           f"scores {sorted(metrics['score_cost_s'])} -> {args.out}")
 
 
 def cmd_mean_scores(args) -> None:
-    from .selection.static.run import mean_over_seeds
+    from .selection.static.mean_scores import mean_over_seeds
 
     mean = mean_over_seeds(args.inputs, args.out)
     record_job("mean-scores", mean_scores_lineage(args.inputs, args.out),
@@ -77,26 +70,27 @@ def cmd_mean_scores(args) -> None:
 
 
 def cmd_select(args) -> None:
+    from .jobspec import SelectSpec
     from .selection.static.run import run_selection
 
-    spec = _spec(args.spec, SELECT_KEYS)
-    record = run_selection(labels_path=args.labels, values_path=args.values,
-                           method=spec["base_method"], fraction=spec["fraction"], seed=args.seed,
-                           options=spec["options"], out=args.out)
+    job = SelectSpec.from_json(args.spec)
+    record = run_selection(job, labels_path=args.labels, values_path=args.values,
+                           seed=args.seed, out=args.out)
     record_job("select", select_lineage(args.labels, args.values, args.out),
-               run_dir=Path(args.out).parent, config={**spec, "seed": args.seed})
-    print(f"{spec['base_method']}: kept {record['n_selected']} of {record['n_train']} "
+               run_dir=Path(args.out).parent, config={**job.as_dict(), "seed": args.seed})
+    print(f"{job.base_method}: kept {record['n_selected']} of {record['n_train']} "
           f"-> {args.out}")
 
 
 def cmd_train(args) -> None:
+    from .jobspec import TrainSpec
+    from .ops import Ops
     from .train.run import run_training
 
-    spec = _job_spec(args, TRAIN_KEYS)
-    metrics = run_training(data_dir=args.data, spec=spec, method=spec["method"],
-                           fraction=spec["fraction"], seed=args.seed, out_dir=args.out,
-                           subset_path=args.subset, score=spec.get("score"), threads=args.threads)
-    print(f"{spec['method']} f={spec['fraction']} seed {args.seed}: test_acc "
+    job, ops = TrainSpec.from_json(args.spec), Ops.from_json(args.ops)
+    metrics = run_training(job, ops, data_dir=args.data, seed=args.seed, out_dir=args.out,
+                           subset_path=args.subset, threads=args.threads)
+    print(f"{job.method} f={job.fraction} seed {args.seed}: test_acc "
           f"{metrics['test_acc']:.4f} in {metrics['wall_time_s']:.1f}s -> {args.out}")
 
 
@@ -109,11 +103,11 @@ def _experiment_config(args) -> dict:
             raise UserError(f"schema {args.schema} not found; run from the repository root or "
                             "pass --schema workflow/schemas/config.schema.yaml")
         return read_config_file(args.config, args.schema)
-    return _spec(args.settings, REPORT_KEYS, flag="--settings")
+    return _json_object(args.settings, "--settings", REPORT_KEYS)
 
 
 def cmd_aggregate(args) -> None:
-    from .paths import missing_file, summary_file
+    from .paths import missing_beside, summary_file
     from .plan import ExperimentPlan
     from .report.aggregate import test_sizes, write_summary
 
@@ -121,7 +115,7 @@ def cmd_aggregate(args) -> None:
     n_test = test_sizes({d: plan.data_dir(d) for d in plan.datasets})
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
-    missing_out = args.missing_out or (missing_file(plan.experiment) if not args.out else None)
+    missing_out = args.missing_out or missing_beside(out)
     summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
                                      allow_missing=args.allow_missing, expected=plan.expected(),
                                      n_test=n_test)
@@ -129,13 +123,12 @@ def cmd_aggregate(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from .paths import missing_file, report_dir, summary_file
+    from .paths import missing_beside, report_dir, summary_file
     from .report.html import render_report
 
     config = _experiment_config(args)
     summary = args.summary or summary_file(config["experiment"])
-    missing = args.missing or (missing_file(config["experiment"]) if not args.summary
-                               else str(Path(summary).with_name("missing.csv")))
+    missing = args.missing or missing_beside(summary)
     out = args.out or f"{report_dir(config['experiment'])}/index.html"
     path = render_report(summary, args.template, out, config, missing_csv=missing)
     record_report(config, summary, out)
@@ -208,11 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--data", required=True, help="prepared dataset folder")
         p.add_argument("--spec", required=True,
-                       help="JSON of the job's science (written by the workflow)")
+                       help=f"JSON of the job's science, a prunebench.jobspec."
+                       f"{'ProxySpec' if name == 'proxy' else 'TrainSpec'} (written by the "
+                       "workflow)")
         p.add_argument("--ops", default=os.environ.get("PRUNEBENCH_OPS", "{}"),
-                       help="JSON of operational settings: device, wandb, checkpoint_every, "
-                       "speed, grand_chunk, experiment (default: $PRUNEBENCH_OPS, which the "
-                       "workflow sets; they are not Snakemake params, so they re-run nothing)")
+                       help="JSON of the operational settings, a prunebench.ops.Ops: device, "
+                       "wandb, checkpoint_every, speed, grand_chunk, experiment (default: "
+                       "$PRUNEBENCH_OPS, which the workflow sets; they are not Snakemake "
+                       "params, so they re-run nothing)")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--threads", type=int, default=None)
@@ -230,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--values", default=None,
                    help="mean score .npy or embeddings .npy (not needed by random)")
     p.add_argument("--spec", required=True,
-                   help='JSON {"base_method", "options", "fraction"} (written by the workflow)')
+                   help="JSON of the selection's science, a prunebench.jobspec.SelectSpec "
+                   '{"base_method", "options", "fraction"} (written by the workflow)')
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_select)

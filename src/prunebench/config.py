@@ -14,15 +14,13 @@ import yaml
 from jsonschema import Draft7Validator, validators
 
 from .errors import UserError
-from .methods import METHODS, SCORES, base_method, method_options, method_score, method_spec
+from .methods import METHODS, SCORES, base_method, method_entry, method_options, method_score
+from .ops import PROXY_SECTION, operational_keys
 from .options import COUNT_OF_EXAMPLES
 from .paths import MAX_FRACTION_DECIMALS
 from .train_sizes import expected_train_size
 
 OPTIONS_SCHEMA_FILE = "options.schema.yaml"
-# Settings that change how a job runs, never its numbers: they reach jobs outside Snakemake's
-# params (so changing them re-runs nothing) and are left out of checkpoint fingerprints.
-OPERATIONAL_KEYS = ("experiment", "device", "checkpoint_every", "speed", "wandb", "grand_chunk")
 
 
 def _with_defaults(validator_class):
@@ -43,11 +41,12 @@ _Validator = _with_defaults(Draft7Validator)
 
 
 def science_settings(config: dict) -> dict:
-    """The validated config without its operational settings (the experiment's name stays: the
-    summary and report are filed under it)."""
+    """The validated config without its operational settings (prunebench.ops; the experiment's
+    name stays: the summary and report are filed under it)."""
     science = {k: v for k, v in config.items()
-               if k not in OPERATIONAL_KEYS or k == "experiment"}
-    science["proxy"] = {k: v for k, v in config["proxy"].items() if k not in OPERATIONAL_KEYS}
+               if k not in operational_keys() or k == "experiment"}
+    science[PROXY_SECTION] = {k: v for k, v in config[PROXY_SECTION].items()
+                              if k not in operational_keys(PROXY_SECTION)}
     return science
 
 
@@ -100,6 +99,7 @@ def validate_config(config: dict, schema: dict) -> dict:
     _check_methods(checked)
     _check_fractions(checked)
     _check_consistency(checked)
+    checked["proxy"]["scores"] = proxy_scores(checked)
     _check_counts_against_data(checked, schema)
     if "full" not in checked["methods"]:
         checked["methods"] = ["full", *checked["methods"]]
@@ -147,7 +147,7 @@ def _check_counts_against_data(config: dict, schema: dict) -> None:
     every dataset's training set: refused here, in one line, rather than clamped in a job."""
     blocks = schema["properties"]["options"]["properties"]
     for method in config["methods"]:
-        base, spec = base_method(method, config), method_spec(method, config)
+        base, entry = base_method(method, config), method_entry(method, config)
         block = blocks.get(base, {}).get("properties", {})
         options = method_options(method, config)
         for name, prop in block.items():
@@ -162,12 +162,29 @@ def _check_counts_against_data(config: dict, schema: dict) -> None:
                              f"options.{base}.{name}")
                     raise UserError(
                         f"config key '{where}': {value:g} is more than the {n_train} training "
-                        f"examples of '{dataset}' ({spec.description}); lower it, or give a "
+                        f"examples of '{dataset}' ({entry.description}); lower it, or give a "
                         "fraction of N below 1")
 
 
+def needed_scores(config: dict) -> list[str]:
+    """The proxy arrays the config's methods (and variants) read: each one's score (CCS's from
+    its `score` option) and the embeddings, sorted."""
+    needed = {method_score(method, config) for method in config["methods"]}
+    if any(method_entry(method, config).embeddings for method in config["methods"]):
+        needed.add("embeddings")
+    return sorted(score for score in needed if score)
+
+
+def proxy_scores(config: dict) -> list[str]:
+    """What every proxy run computes: the scores `proxy.scores` lists (extra ones, kept in their
+    order), then those the methods need that it does not list. A config that already listed
+    every score its methods need computes exactly its list, under the same proxy key."""
+    listed = list(config["proxy"]["scores"])
+    return listed + [score for score in needed_scores(config) if score not in listed]
+
+
 def _check_consistency(config: dict) -> None:
-    """Rules the schema cannot express: scores a method needs must be computed, k <= epochs."""
+    """Rules the schema cannot express: a method's score must be a rankable score, k <= epochs."""
     proxy = config["proxy"]
     if proxy["score_epoch"] > proxy["epochs"]:
         raise UserError(
@@ -180,14 +197,6 @@ def _check_consistency(config: dict) -> None:
             rankable = [name for name, s in SCORES.items() if s.rankable]
             raise UserError(f"config: method '{method}' ranks by score '{score}', which is not "
                             f"a score; choose one of: {', '.join(rankable)}")
-        if score is not None and score not in proxy["scores"]:
-            raise UserError(
-                f"config: method '{method}' ranks by score '{score}', which 'proxy.scores' does "
-                f"not compute; add '{score}' to proxy.scores"
-            )
-        if method_spec(method, config).embeddings and "embeddings" not in proxy["scores"]:
-            raise UserError(f"config: method '{method}' selects on the proxy's embeddings; add "
-                            "'embeddings' to proxy.scores")
 
 
 def read_config_file(path: str | Path, schema_path: str | Path) -> dict:

@@ -26,22 +26,22 @@ class _NoOptions:
     """`full` has no options."""
 
 
-def implementation(spec: Method):
+def implementation(entry: Method):
     """(selector function or sampler class, options dataclass) of a registry entry."""
-    if spec.module is None:
+    if entry.module is None:
         return None, _NoOptions
-    module = importlib.import_module(spec.module)
-    impl = getattr(module, spec.function)
-    options = getattr(module, spec.options) if spec.options else impl.Options
+    module = importlib.import_module(entry.module)
+    impl = getattr(module, entry.function)
+    options = getattr(module, entry.options) if entry.options else impl.Options
     return impl, options
 
 
 def options_blocks() -> dict:
     """{method: JSON-schema block of its options}, for every registered method."""
     blocks = {}
-    for name, spec in METHODS.items():
-        _, cls = implementation(spec)
-        blocks[name] = options_schema(cls, f"{name} - {spec.description}")
+    for name, entry in METHODS.items():
+        _, cls = implementation(entry)
+        blocks[name] = options_schema(cls, f"{name} - {entry.description}")
     return blocks
 
 

@@ -7,7 +7,8 @@ schema is generated from the dataclass (`prunebench schema`), so nothing is writ
 
 - reference: `full`, all data.
 - static: score (or embeddings) -> select -> train. `module` is a selector module (usually
-  under prunebench.selection.static) with `function(values, labels, fraction, rng, **options)`.
+  under prunebench.selection.static) with `function(values, labels, fraction, rng, options)`,
+  `options` an instance of the `options` dataclass.
 - dynamic: selection inside training. `module` is a sampler module (usually under
   prunebench.selection.dynamic); `function` names the sampler class, whose `Options` it uses.
 """
@@ -99,10 +100,14 @@ METHODS = {
 }
 
 
+SCORE_TIMES = ("score_epoch", "init", "run")  # a Score's `at`
+
+
 @dataclass(frozen=True)
 class Score:
-    """A per-example array a proxy run saves. `at`: when it exists - "score_epoch" (epoch k),
-    "init" (before training) or "run" (accumulated over the whole proxy run)."""
+    """A per-example array a proxy run saves. `at` (one of SCORE_TIMES): when it exists -
+    "score_epoch" (epoch k), "init" (before training) or "run" (accumulated over the whole
+    proxy run). The scorer's epochs are derived from it (`scores.protocol.Scorer`)."""
 
     module: str  # scorer module (dotted path)
     scorer: str  # scorer class in that module
@@ -120,7 +125,7 @@ SCORES = {
     "el2n_sum": _score("el2n", "EL2NSumScorer", "score_epoch",
                        "sum of per-epoch EL2N over epochs 1..k, as CCS computes it"),
     "grand": _score("grand", "GraNdScorer", "score_epoch", "GraNd over all parameters at epoch k"),
-    "grand_init": _score("grand", "GraNdInitScorer", "init",
+    "grand_init": _score("grand", "GraNdScorer", "init",
                          "GraNd over all parameters at initialisation (k=0)"),
     "grand_last": _score("grand", "GraNdLastScorer", "score_epoch",
                          "closed-form last-layer GraNd at epoch k"),
@@ -146,7 +151,8 @@ def base_method(name: str, config: dict) -> str:
     return variant["method"] if variant else name
 
 
-def method_spec(name: str, config: dict) -> Method:
+def method_entry(name: str, config: dict) -> Method:
+    """The METHODS entry a method or variant runs."""
     return METHODS[base_method(name, config)]
 
 
@@ -163,14 +169,14 @@ def method_options(name: str, config: dict) -> dict:
 
 def method_score(name: str, config: dict) -> str | None:
     """The score file a method reads, or None when it ranks by none."""
-    score = method_spec(name, config).score
+    score = method_entry(name, config).score
     return method_options(name, config).get("score") if score == SCORE_FROM_OPTION else score
 
 
 def method_fractions(name: str, fractions: list[float], config: dict | None = None) -> list[float]:
     """The fractions a method runs at: all of them, or 1 for `full` and own-budget methods."""
-    spec = method_spec(name, config or {})
-    if spec.kind == "reference" or spec.own_budget:
+    entry = method_entry(name, config or {})
+    if entry.kind == "reference" or entry.own_budget:
         return [1.0]
     return list(fractions)
 

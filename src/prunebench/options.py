@@ -7,13 +7,16 @@
 
 The dataclass is the single source of an option's name, type, default, bounds and one-line
 description: the config schema's option blocks are generated from it (`options_schema`), the
-docs/methods.md lists it, and the method receives an instance of it (`build_options`). Torch-free.
+docs/methods.md lists it, and the method receives an instance of it (`build_options`, which
+checks it against the same choices and bounds). Torch-free.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+from .errors import UserError
 
 # annotation (as written under `from __future__ import annotations`) -> JSON schema type
 _JSON_TYPES = {
@@ -73,7 +76,36 @@ def options_schema(cls, description: str) -> dict:
             "description": description, "properties": properties}
 
 
-def build_options(cls, values: dict | None):
-    """An instance of `cls` from a (validated) mapping; unknown keys are a TypeError."""
-    return cls(**(values or {}))
+_OUTSIDE = {"minimum": lambda v, b: v < b, "maximum": lambda v, b: v > b,
+            "exclusiveMinimum": lambda v, b: v <= b, "exclusiveMaximum": lambda v, b: v >= b}
+
+
+def check_options(options, what: str) -> None:
+    """UserError unless every field of an options instance is within its declared choices and
+    bounds (the same declaration the schema is generated from; None passes, as the schema's
+    null does)."""
+    for f in option_fields(type(options)):
+        value, meta = getattr(options, f.name), f.metadata
+        if value is None or isinstance(value, bool) or "help" not in meta:
+            continue
+        if meta["choices"] and value not in meta["choices"]:
+            raise UserError(f"{what} option {f.name}={value!r}; choose one of: "
+                            f"{', '.join(map(str, meta['choices']))}")
+        for bound, limit in meta["bounds"].items():
+            if isinstance(value, int | float) and _OUTSIDE[bound](value, limit):
+                raise UserError(f"{what} option {f.name}={value!r} is outside its bounds "
+                                f"({bound} {limit})")
+
+
+def build_options(cls, values: dict | None, what: str | None = None):
+    """An instance of `cls` from a mapping, checked against its declared choices and bounds;
+    an unknown key is a UserError naming it (`what` names the method in messages)."""
+    what = what or cls.__name__
+    names = {f.name for f in option_fields(cls)}
+    unknown = sorted(set(values or {}) - names)
+    if unknown:
+        raise UserError(f"{what} does not take option(s) {unknown}; remove them")
+    options = cls(**(values or {}))
+    check_options(options, what)
+    return options
 

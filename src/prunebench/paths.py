@@ -17,14 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
+
+from .ops import OPERATIONAL_DATA_OPTIONS, PROXY_SECTION, operational_keys
 
 RESULTS = "results"
 PREPARED_FILES = ("train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy", "meta.json")
-
-# Preparation options that change where files come from, never what they contain.
-OPERATIONAL_DATA_OPTIONS = ("download",)
-# Proxy settings that change speed or memory, never the numbers.
-OPERATIONAL_PROXY_SETTINGS = ("grand_chunk",)
 
 DATA = f"{RESULTS}/data/{{data}}"
 PROXY = f"{RESULTS}/proxy/{{data}}/{{model}}/{{proxy}}/seed{{seed}}"
@@ -33,11 +31,33 @@ EXPERIMENT = f"{RESULTS}/{{experiment}}"
 SUBSET = f"{EXPERIMENT}/subsets/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}"
 RUN = f"{EXPERIMENT}/runs/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}"
 SUMMARY = f"{EXPERIMENT}/summary.csv"
-MISSING = f"{EXPERIMENT}/missing.csv"
+MISSING_NAME = "missing.csv"  # beside the summary it goes with
+MISSING = f"{EXPERIMENT}/{MISSING_NAME}"
 REPORT = f"{EXPERIMENT}/report"
-BENCHMARKS = f"{EXPERIMENT}/benchmarks"
-TRAIN_BENCHMARK = f"{BENCHMARKS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+
+# Each job's log and Snakemake benchmark (its wall time as Snakemake measured it). Jobs of the
+# shared stores (prepared data, proxies, mean scores) log outside any experiment.
 LOGS = "logs/{experiment}"
+SHARED_LOGS = "logs"
+BENCHMARKS = f"{EXPERIMENT}/benchmarks"
+SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
+_RUN_PATH = "{dataset}/{method}/f{fraction}/seed{seed}"
+_PROXY_PATH = "{data}/{model}/{proxy}/seed{seed}"
+_SCORE_PATH = "{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}"
+PREPARE_LOG = f"{SHARED_LOGS}/prepare_dataset/{{data}}.log"
+PREPARE_BENCHMARK = f"{SHARED_BENCHMARKS}/prepare_dataset/{{data}}.tsv"
+PROXY_LOG = f"{SHARED_LOGS}/train_proxy/{_PROXY_PATH}.log"
+PROXY_BENCHMARK = f"{SHARED_BENCHMARKS}/train_proxy/{_PROXY_PATH}.tsv"
+MEAN_SCORES_LOG = f"{SHARED_LOGS}/mean_scores/{_SCORE_PATH}.log"
+MEAN_SCORES_BENCHMARK = f"{SHARED_BENCHMARKS}/mean_scores/{_SCORE_PATH}.tsv"
+SELECT_LOG = f"{LOGS}/select_subset/{_RUN_PATH}.log"
+SELECT_BENCHMARK = f"{BENCHMARKS}/select_subset/{_RUN_PATH}.tsv"
+TRAIN_LOG = f"{LOGS}/train/{_RUN_PATH}.log"
+TRAIN_BENCHMARK = f"{BENCHMARKS}/train/{_RUN_PATH}.tsv"
+AGGREGATE_LOG = f"{LOGS}/aggregate.log"
+AGGREGATE_BENCHMARK = f"{BENCHMARKS}/aggregate.tsv"
+REPORT_LOG = f"{LOGS}/report.log"
+REPORT_BENCHMARK = f"{BENCHMARKS}/report.tsv"
 
 # Files every training run writes (selections.csv and selected.npz are empty for methods that
 # make no selections inside training, so every run declares the same outputs).
@@ -85,7 +105,7 @@ def proxy_science(proxy: dict) -> dict:
     """The proxy settings that change the scores (not the number of seeds: each seed is its own
     run, and the mean's folder names how many it averages)."""
     return {k: v for k, v in sorted(proxy.items())
-            if k not in OPERATIONAL_PROXY_SETTINGS and k != "seeds"}
+            if k not in operational_keys(PROXY_SECTION) and k != "seeds"}
 
 
 def proxy_key(section: dict, proxy: dict) -> str:
@@ -117,6 +137,11 @@ def summary_file(experiment: str) -> str:
 
 def missing_file(experiment: str) -> str:
     return fill(MISSING, experiment=experiment)
+
+
+def missing_beside(summary) -> str:
+    """The missing.csv that goes with a summary.csv: in the same folder."""
+    return str(Path(summary).with_name(MISSING_NAME))
 
 
 def report_dir(experiment: str) -> str:

@@ -1,7 +1,8 @@
 """What an experiment asks for, derived once from its validated config: every job's science and
 every file it writes (through `prunebench.paths`). The workflow wires its rules from this, the
-report reads the same lists, and each job receives only its science (`*_spec`), never the
-operational settings (`operations`), so changing those re-runs nothing. Torch-free.
+report reads the same lists, and each job receives its science as a typed JobSpec (`*_spec`,
+prunebench.jobspec) and the operational settings apart (`operations`, prunebench.ops), so
+changing those re-runs nothing. Torch-free.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import paths
-from .config import OPERATIONAL_KEYS
+from .config import TrainSettings
+from .jobspec import ProxySettings, ProxySpec, SelectSpec, TrainSpec
 from .methods import (
     base_method,
     embeddings_file,
+    method_entry,
     method_fractions,
     method_options,
     method_score,
-    method_spec,
     proxy_array_file,
 )
+from .ops import Ops
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class ExperimentPlan:
 
     # -- proxies and scores -----------------------------------------------------------------
     def needs_proxy(self) -> bool:
-        return any(method_spec(m, self.config).needs_proxy for m in self.config["methods"])
+        return any(method_entry(m, self.config).needs_proxy for m in self.config["methods"])
 
     def proxy_dir(self, dataset: str, seed: int) -> str:
         return paths.fill(paths.PROXY, data=self.data_key(dataset), model=self.model(dataset),
@@ -122,7 +125,7 @@ class ExperimentPlan:
     def charged_score(self, method: str) -> str | None:
         """The proxy array whose cost a method's runs are charged: its score, "embeddings"
         (kCenter, Herding, Moderate; the first proxy seed's), or None."""
-        if method_spec(method, self.config).embeddings:
+        if method_entry(method, self.config).embeddings:
             return "embeddings"
         return method_score(method, self.config)
 
@@ -132,31 +135,29 @@ class ExperimentPlan:
         score = method_score(method, self.config)
         if score:
             return self.score_file(dataset, score)
-        if method_spec(method, self.config).embeddings:
+        if method_entry(method, self.config).embeddings:
             return self.embeddings_file(dataset)
         return None
 
     # -- what each job receives -------------------------------------------------------------
-    def operations(self) -> dict:
+    def operations(self) -> Ops:
         """Operational settings: how jobs run, never what they compute."""
-        ops = {k: self.config[k] for k in OPERATIONAL_KEYS if k in self.config}
-        ops["grand_chunk"] = self.proxy["grand_chunk"]
-        return ops
+        return Ops.from_config(self.config)
 
-    def training(self, dataset: str) -> dict:
-        return paths.recipe(self.datasets[dataset])
+    def training(self, dataset: str) -> TrainSettings:
+        return TrainSettings.from_dataset_config(paths.recipe(self.datasets[dataset]))
 
-    def proxy_spec(self, dataset: str) -> dict:
-        return {"dataset": dataset, "training": self.training(dataset),
-                "proxy": paths.proxy_science(self.proxy)}
+    def proxy_spec(self, dataset: str) -> ProxySpec:
+        return ProxySpec(dataset=dataset, training=self.training(dataset),
+                         proxy=ProxySettings.from_dict(paths.proxy_science(self.proxy)))
 
-    def train_spec(self, dataset: str, method: str, fraction: float) -> dict:
-        return {"dataset": dataset, "protocol": self.config["protocol"],
-                "training": self.training(dataset), "method": method,
-                "base_method": base_method(method, self.config),
-                "options": method_options(method, self.config), "fraction": fraction,
-                "score": self.charged_score(method)}
+    def train_spec(self, dataset: str, method: str, fraction: float) -> TrainSpec:
+        return TrainSpec(dataset=dataset, protocol=self.config["protocol"],
+                         training=self.training(dataset), method=method,
+                         base_method=base_method(method, self.config),
+                         options=method_options(method, self.config), fraction=fraction,
+                         score=self.charged_score(method))
 
-    def select_spec(self, method: str, fraction: float) -> dict:
-        return {"base_method": base_method(method, self.config),
-                "options": method_options(method, self.config), "fraction": fraction}
+    def select_spec(self, method: str, fraction: float) -> SelectSpec:
+        return SelectSpec(base_method=base_method(method, self.config),
+                          options=method_options(method, self.config), fraction=fraction)

@@ -251,13 +251,10 @@ def dashboard_keys(config: dict) -> dict:
 
 def environment_settings() -> dict:
     """The `wandb` settings of the operational settings the workflow passes every job."""
-    text = os.environ.get(OPS_ENV) or "{}"
-    try:
-        ops = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"${OPS_ENV} is not valid JSON ({exc}); run jobs through snakemake, "
-                        "which sets it") from exc
-    return {"wandb": ops.get("wandb") or {}, "experiment": ops.get("experiment")}
+    from .ops import Ops
+
+    ops = Ops.from_json(os.environ.get(OPS_ENV) or "{}", flag=f"${OPS_ENV}")
+    return {"wandb": ops.wandb or {}, "experiment": ops.experiment}
 
 
 def record_job(job_type: str, lineage: Lineage, *, run_dir, config: dict) -> None:

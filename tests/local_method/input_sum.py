@@ -20,10 +20,10 @@ class LowestOptions:
     class_balanced: bool = option(True, "give every class a quota proportional to its size")
 
 
-def select_lowest(scores, labels, fraction, rng, *, lowest=False, class_balanced=True):
-    order = -scores if lowest else scores
+def select_lowest(scores, labels, fraction, rng, options: LowestOptions):
+    order = -scores if options.lowest else scores
 
     def rule(idx: np.ndarray, q: int) -> np.ndarray:
         return rank_descending(order, idx)[:q]
 
-    return select_by_group(labels, fraction, class_balanced, rule)
+    return select_by_group(labels, fraction, options.class_balanced, rule)

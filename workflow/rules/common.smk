@@ -1,8 +1,9 @@
 # Config validation, wildcard constraints and the input/param functions every rule uses.
-# Every path comes from prunebench.paths (through prunebench.plan); params hold only science,
-# and the operational settings (W&B, device, checkpoints, speed, chunk sizes) reach jobs through
-# the environment (PRUNEBENCH_OPS, read by the prunebench CLI), never as params, so changing
-# them re-runs nothing.
+# Every path comes from prunebench.paths (through prunebench.plan), logs and benchmarks too;
+# params hold only science (a job's JobSpec, prunebench.jobspec), and the operational settings
+# (prunebench.ops.Ops: W&B, device, checkpoints, speed, chunk sizes) reach jobs through the
+# environment (PRUNEBENCH_OPS, read by the prunebench CLI), never as params, so changing them
+# re-runs nothing.
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 from prunebench import paths
 from prunebench.config import load_schema, validate_config
 from prunebench.errors import UserError
-from prunebench.methods import method_spec, proxy_array_file
+from prunebench.methods import method_entry, proxy_array_file
 from prunebench.plan import ExperimentPlan
 from prunebench.server import SOCKET_ENV, start_server, stop_server
 
@@ -25,13 +26,15 @@ config.update(_validated)
 
 PLAN = ExperimentPlan(config)
 EXPERIMENT = PLAN.experiment
-LOGS = paths.fill(paths.LOGS, experiment=EXPERIMENT)
-BENCH = paths.fill(paths.BENCHMARKS, experiment=EXPERIMENT)
 RUN = paths.fill(paths.RUN, experiment=EXPERIMENT)
-TRAIN_BENCH = paths.fill(paths.TRAIN_BENCHMARK, experiment=EXPERIMENT)
 SUBSET = paths.fill(paths.SUBSET, experiment=EXPERIMENT)
 CONDA_ENV = "../../envs/prunebench.yaml"
-os.environ["PRUNEBENCH_OPS"] = json.dumps(PLAN.operations(), sort_keys=True)
+os.environ["PRUNEBENCH_OPS"] = PLAN.operations().to_json()
+
+
+def in_experiment(template):
+    """A log or benchmark template of prunebench.paths with this experiment filled in."""
+    return paths.fill(template, experiment=EXPERIMENT)
 
 
 # declared, so that executors pass it on to jobs on other machines
@@ -105,7 +108,7 @@ def proxy_data_dir(wildcards):
 
 
 def proxy_spec(wildcards):
-    return _as_json(PLAN.proxy_spec(_proxy_dataset(wildcards)))
+    return PLAN.proxy_spec(_proxy_dataset(wildcards)).to_json()
 
 
 def proxy_out(wildcards):
@@ -133,7 +136,7 @@ def subset_inputs(wildcards):
 
 
 def select_spec(wildcards):
-    return _as_json(PLAN.select_spec(wildcards.method, _fraction(wildcards)))
+    return PLAN.select_spec(wildcards.method, _fraction(wildcards)).to_json()
 
 
 def values_flag(wildcards, input):
@@ -143,7 +146,7 @@ def values_flag(wildcards, input):
 # -- train -----------------------------------------------------------------------------------
 def train_inputs(wildcards):
     inputs = {"data": prepared_inputs(wildcards)}
-    if method_spec(wildcards.method, config).kind == "static":
+    if method_entry(wildcards.method, config).kind == "static":
         subset = SUBSET.format(**wildcards)
         inputs["subset"] = f"{subset}.npy"
         inputs["subset_record"] = f"{subset}.json"
@@ -151,9 +154,9 @@ def train_inputs(wildcards):
 
 
 def train_spec(wildcards):
-    return _as_json(
-        PLAN.train_spec(wildcards.dataset, wildcards.method, _fraction(wildcards))
-    )
+    return PLAN.train_spec(
+        wildcards.dataset, wildcards.method, _fraction(wildcards)
+    ).to_json()
 
 
 def run_dir_of(wildcards):

@@ -13,9 +13,9 @@ rule prepare_dataset:
     output:
         multiext(f"{paths.DATA}/", *paths.PREPARED_FILES),
     log:
-        "logs/prepare_dataset/{data}.log",
+        paths.PREPARE_LOG,
     benchmark:
-        "results/benchmarks/prepare_dataset/{data}.tsv"
+        paths.PREPARE_BENCHMARK
     conda:
         CONDA_ENV
     params:
@@ -23,4 +23,4 @@ rule prepare_dataset:
         options=data_options,
     shell:
         "prunebench prepare --dataset {params.dataset} --options {params.options:q}"
-        " --out results/data/{wildcards.data} > {log} 2>&1"
+        f" --out {paths.fill(paths.DATA, data='{wildcards.data}')} > {{log}} 2>&1"

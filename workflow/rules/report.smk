@@ -49,9 +49,9 @@ rule aggregate:
         ),
         missing=paths.missing_file(EXPERIMENT),
     log:
-        f"{LOGS}/aggregate.log",
+        in_experiment(paths.AGGREGATE_LOG),
     benchmark:
-        f"{BENCH}/aggregate.tsv"
+        in_experiment(paths.AGGREGATE_BENCHMARK)
     conda:
         CONDA_ENV
     params:
@@ -78,9 +78,9 @@ rule report:
             labels={"table": "prunebench report (self-contained page)"},
         ),
     log:
-        f"{LOGS}/report.log",
+        in_experiment(paths.REPORT_LOG),
     benchmark:
-        f"{BENCH}/report.tsv"
+        in_experiment(paths.REPORT_BENCHMARK)
     conda:
         CONDA_ENV
     params:

@@ -10,9 +10,9 @@ rule train_proxy:
     output:
         expand(f"{paths.PROXY}/{{file}}", file=PLAN.proxy_files(), allow_missing=True),
     log:
-        "logs/train_proxy/{data}/{model}/{proxy}/seed{seed}.log",
+        paths.PROXY_LOG,
     benchmark:
-        "results/benchmarks/train_proxy/{data}/{model}/{proxy}/seed{seed}.tsv"
+        paths.PROXY_BENCHMARK
     conda:
         CONDA_ENV
     threads: 1
@@ -34,9 +34,9 @@ rule mean_scores:
     output:
         paths.SCORE,
     log:
-        "logs/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.log",
+        paths.MEAN_SCORES_LOG,
     benchmark:
-        "results/benchmarks/mean_scores/{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}.tsv"
+        paths.MEAN_SCORES_BENCHMARK
     conda:
         CONDA_ENV
     shell:

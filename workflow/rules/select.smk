@@ -9,9 +9,9 @@ rule select_subset:
         indices=f"{SUBSET}.npy",
         record=f"{SUBSET}.json",
     log:
-        f"{LOGS}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
+        in_experiment(paths.SELECT_LOG),
     benchmark:
-        f"{BENCH}/select_subset/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.tsv"
+        in_experiment(paths.SELECT_BENCHMARK)
     conda:
         CONDA_ENV
     params:

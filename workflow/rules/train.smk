@@ -9,9 +9,9 @@ rule train:
     output:
         **{name.replace(".", "_"): f"{RUN}/{name}" for name in paths.RUN_FILES},
     log:
-        f"{LOGS}/train/{{dataset}}/{{method}}/f{{fraction}}/seed{{seed}}.log",
+        in_experiment(paths.TRAIN_LOG),
     benchmark:
-        TRAIN_BENCH
+        in_experiment(paths.TRAIN_BENCHMARK)
     conda:
         CONDA_ENV
     threads: 1

@@ -20,6 +20,7 @@ import pandas as pd
 from ..atomic import write_text
 from ..errors import UserError
 from ..methods import SCORES
+from ..paths import missing_beside
 from .efficiency import selection_efficiency
 from .progress import progress
 
@@ -169,7 +170,7 @@ def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=No
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
     summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected,
                                      n_test)
-    missing_out = missing_out or Path(out).with_name("missing.csv")
+    missing_out = missing_out or missing_beside(out)
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))
     return summary, missing

@@ -55,7 +55,7 @@ class EL2NSumScorer(Scorer):
 
     def __init__(self, n_train: int, score_epoch: int, **kw):
         super().__init__(n_train, score_epoch, **kw)
-        self.epochs = set(range(1, score_epoch + 1))
+        self.epochs |= set(range(1, score_epoch))  # taken at k, accumulated from epoch 1
         self.total = np.zeros(n_train, dtype=np.float64)
 
     def on_epoch(self, epoch: ProxyEpoch) -> None:

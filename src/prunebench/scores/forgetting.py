@@ -76,8 +76,7 @@ class ForgettingScorer(Scorer):
     """Forgetting events over every training presentation of the proxy run."""
 
     def __init__(self, n_train: int, score_epoch: int, **kw):
-        super().__init__(n_train, score_epoch, **kw)
-        self.epochs, self.run_long = set(), True
+        super().__init__(n_train, score_epoch, **kw)  # `at: run`: no epoch, every batch
         self.tracker = ForgettingTracker(n_train)
 
     def on_batch(self, indices, logits, targets) -> None:

@@ -79,18 +79,11 @@ def grand_last_scores(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]
 
 
 class GraNdScorer(Scorer):
-    """Full-parameter GraNd at the score epoch k (its own vmap pass, in grand_chunk chunks)."""
+    """Full-parameter GraNd when its entry says (`grand` at epoch k, `grand_init` at
+    initialisation): its own vmap pass, in grand_chunk chunks."""
 
     def on_epoch(self, epoch: ProxyEpoch) -> None:
         self.array = grand_scores(epoch.model, epoch.batches(), chunk_size=self.grand_chunk)
-
-
-class GraNdInitScorer(GraNdScorer):
-    """Full-parameter GraNd at initialisation (epoch 0), before any training step."""
-
-    def __init__(self, n_train: int, score_epoch: int, **kw):
-        super().__init__(n_train, score_epoch, **kw)
-        self.epochs = {0}
 
 
 class GraNdLastScorer(Scorer):

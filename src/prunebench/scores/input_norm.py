@@ -37,11 +37,7 @@ def input_norm_scores(batches: Iterable[tuple[Tensor, Tensor]]) -> np.ndarray:
 
 class InputNormScorer(Scorer):
     """||x||_2 of every normalised training input; needs no model, so it is taken at
-    initialisation and charged only its own pass."""
-
-    def __init__(self, n_train: int, score_epoch: int, **kw):
-        super().__init__(n_train, score_epoch, **kw)
-        self.epochs = {0}
+    initialisation (its SCORES entry's `at: init`) and charged only its own pass."""
 
     def on_epoch(self, epoch: ProxyEpoch) -> None:
         self.array = input_norm_scores(epoch.batches())

@@ -1,7 +1,9 @@
 """What a scorer needs from a proxy run, as one small protocol the proxy loop speaks.
 
-A scorer (one per name in `prunebench.methods.SCORES`) says at which epochs it computes
-(`epochs`: 0 is initialisation), may watch training batches (`on_batch`, for forgetting),
+A scorer (one per name in `prunebench.methods.SCORES`) computes at the epochs its registry
+entry's `at` gives (`epochs`, derived here, so when a score is taken is declared once: 0 is
+initialisation, an `at: run` score watches the whole run), may add earlier epochs it
+accumulates over (EL2N's sum), may watch training batches (`on_batch`, for forgetting),
 computes at an epoch's end from a `ProxyEpoch` (`on_epoch`), and returns its array (`result`).
 Its cost is charged by the recorder, not by the scorer: proxy training up to the last epoch it
 needs (the whole run for run-long scores) plus the seconds of every pass it used, a pass shared
@@ -17,6 +19,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from ..methods import SCORE_TIMES
 
 
 @contextmanager
@@ -81,16 +85,26 @@ class ProxyEpoch:
         return self.data.train_y.cpu()
 
 
+def epoch_taken(at: str, score_epoch: int) -> int | None:
+    """The proxy epoch a score registered with `at` is taken at (0: initialisation); None for
+    `at: run`, a score accumulated over the whole run."""
+    if at not in SCORE_TIMES:
+        raise ValueError(f"score time {at!r}; choose one of: {', '.join(SCORE_TIMES)}")
+    return {"init": 0, "score_epoch": score_epoch, "run": None}[at]
+
+
 class Scorer:
-    """Base scorer: computes at `epochs`, nothing during training. Subclasses set `epochs` in
-    `__init__` (from `score_epoch`) and fill `self.array`."""
+    """Base scorer: computes at `epochs`, nothing during training. `at` is its SCORES entry's
+    (passed by `scores.proxy.build_scorer`); subclasses fill `self.array` and may add epochs
+    before the one it is taken at."""
 
     dtype = np.float32
 
-    def __init__(self, n_train: int, score_epoch: int, *, grand_chunk: int = 64):
+    def __init__(self, n_train: int, score_epoch: int, *, at: str, grand_chunk: int = 64):
         self.n_train, self.score_epoch, self.grand_chunk = n_train, score_epoch, grand_chunk
-        self.epochs: set[int] = {score_epoch}
-        self.run_long = False  # True: needs every training batch of the proxy run
+        taken = epoch_taken(at, score_epoch)
+        self.epochs: set[int] = set() if taken is None else {taken}
+        self.run_long = taken is None  # True: needs every training batch of the proxy run
         self.array: np.ndarray | None = None
 
     def on_batch(self, indices: Tensor, logits: Tensor, targets: Tensor) -> None:

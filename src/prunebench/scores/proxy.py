@@ -16,7 +16,9 @@ import torch
 
 from ..atomic import save_npy, write_json, write_text
 from ..data.tensors import TensorData
+from ..jobspec import ProxySpec
 from ..methods import SCORES, proxy_array_file
+from ..ops import Ops
 from ..tracking import proxy_lineage
 from ..train.budget import StepPlan, full_steps
 from ..train.device import hardware_name
@@ -29,10 +31,12 @@ from .protocol import ProxyEpoch, Scorer
 
 
 def build_scorer(name: str, n_train: int, score_epoch: int, grand_chunk: int) -> Scorer:
-    """The scorer registered under `name` in prunebench.methods.SCORES."""
-    spec = SCORES[name]
-    module = importlib.import_module(spec.module)
-    return getattr(module, spec.scorer)(n_train, score_epoch, grand_chunk=grand_chunk)
+    """The scorer registered under `name` in prunebench.methods.SCORES, taken when its entry's
+    `at` says."""
+    entry = SCORES[name]
+    module = importlib.import_module(entry.module)
+    return getattr(module, entry.scorer)(n_train, score_epoch, at=entry.at,
+                                         grand_chunk=grand_chunk)
 
 
 class ScoreRecorder:
@@ -87,37 +91,38 @@ class ScoreRecorder:
         return out
 
 
-def run_proxy(*, data_dir, spec: dict, seed: int, out_dir, threads: int | None = None) -> dict:
+def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
+              threads: int | None = None) -> dict:
     """Train proxy seed `seed` and save its score arrays and metrics.json into `out_dir`."""
     started = time.perf_counter()
-    proxy = spec["proxy"]
-    run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
+    proxy = job.proxy
+    run = set_up_run(job, ops, data_dir=data_dir, seed=seed, threads=threads)
     settings, device, data, timers = run.settings, run.device, run.data, run.timers
     full = full_steps(data.n_train, settings.batch_size, settings.epochs)
-    plan = StepPlan(proxy["epochs"], full // settings.epochs)
+    plan = StepPlan(proxy.epochs, full // settings.epochs)
     sampler = SubsetSampler(torch.arange(data.n_train, device=device), settings.batch_size,
                             run.order_generator)
-    recorder = ScoreRecorder(data, proxy["scores"], proxy["score_epoch"],
-                             settings.eval_batch_size, spec.get("grand_chunk", 64), timers)
-    tracker = open_run_tracker(spec, out_dir, group_parts=["proxy"], seed=seed,
+    recorder = ScoreRecorder(data, list(proxy.scores), proxy.score_epoch,
+                             settings.eval_batch_size, ops.grand_chunk, timers)
+    tracker = open_run_tracker(job, ops, out_dir, group_parts=["proxy"], seed=seed,
                                job_type="proxy", extra={})
-    checkpoint = run_checkpoint(out_dir, spec, run, "proxy", seed)
+    checkpoint = run_checkpoint(out_dir, job, ops, run, "proxy", seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
                         generator=run.augment_generator, schedule_steps=full,
                         callbacks=[recorder], on_epoch=lambda row: tracker.log(row, row["step"]),
                         checkpoint=checkpoint)
     out_dir = Path(out_dir)
     for score, array in recorder.results().items():
-        save_npy(out_dir / proxy_array_file(score, proxy["score_epoch"]), array)
+        save_npy(out_dir / proxy_array_file(score, proxy.score_epoch), array)
     write_text(out_dir / "history.csv", history_csv(result.history))
     last = result.history[-1]
     metrics = {
-        "dataset": spec["dataset"],
-        "trained_for": spec.get("experiment"),  # proxies are shared: who paid for this one
+        "dataset": job.dataset,
+        "trained_for": ops.experiment,  # proxies are shared: who paid for this one
         "model": settings.model,
         "seed": seed,
         "epochs": plan.epochs,
-        "score_epoch": proxy["score_epoch"],
+        "score_epoch": proxy.score_epoch,
         "steps": result.steps,
         "examples_seen": result.examples_seen,
         "test_acc": last["test_acc"],

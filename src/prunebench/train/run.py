@@ -13,7 +13,8 @@ import torch
 from ..atomic import read_npy
 from ..errors import UserError
 from ..implementations import implementation
-from ..methods import METHODS
+from ..jobspec import TrainSpec
+from ..ops import Ops
 from ..options import build_options
 from ..paths import fraction_label
 from ..selection.dynamic.common import SamplerSetup
@@ -37,18 +38,18 @@ def load_subset(path: str | Path, n_train: int) -> np.ndarray:
     return indices
 
 
-def make_sampler(method: str, run: RunParts, spec: dict, fraction: float, subset_path):
-    """The method's sampler and the examples per epoch its step budget is computed from.
-    `method` is a registered method; its options come from spec["options"]."""
-    entry, data = METHODS[method], run.data
+def make_sampler(job: TrainSpec, run: RunParts, subset_path):
+    """The sampler of the job's method and the examples per epoch its step budget is computed
+    from; a dynamic method's sampler gets its options dataclass built from `job.options`."""
+    entry, data = job.method_entry, run.data
     batch_size = run.settings.batch_size
     if entry.kind == "dynamic":
         sampler_class, options_class = implementation(entry)
         setup = SamplerSetup(
-            labels=data.train_y, num_classes=data.num_classes, fraction=fraction,
+            labels=data.train_y, num_classes=data.num_classes, fraction=job.fraction,
             batch_size=batch_size, eval_batch_size=run.settings.eval_batch_size,
             epochs=run.settings.epochs, generator=run.order_generator,
-            options=build_options(options_class, spec.get("options")))
+            options=build_options(options_class, job.options))
         return sampler_class(setup), setup.n_budget
     if entry.kind == "reference":
         indices = np.arange(data.n_train, dtype=np.int64)
@@ -69,31 +70,28 @@ def subset_selection_seconds(subset_path) -> float:
                         f"snakemake --forcerun select_subset {subset_path}") from exc
 
 
-def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: int,
-                 out_dir, subset_path=None, score: str | None = None,
+def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subset_path=None,
                  threads: int | None = None) -> dict:
     """Train one run and write its files (metrics.json, history.csv, selections.csv,
-    selected.npz) into `out_dir`; returns the metrics. `method` names the run (a registered
-    method or a variant); spec["base_method"] is the registered method it runs, if different."""
-    base = spec.get("base_method") or method
-    if base not in METHODS:
-        raise UserError(f"unknown method {base!r}; choose one of: {', '.join(METHODS)}")
-    kind = METHODS[base].kind
+    selected.npz) into `out_dir`; returns the metrics. `job.method` names the run (a registered
+    method or a variant), `job.base_method` the registered method it runs."""
+    method, fraction = job.method, job.fraction
+    kind = job.method_entry.kind
     if kind == "static" and subset_path is None:
         raise UserError(f"method {method!r} trains on a selected subset: pass --subset")
     started = time.perf_counter()
     static_selection_s = subset_selection_seconds(subset_path) if subset_path else 0.0
-    run = set_up_run(data_dir=data_dir, spec=spec, seed=seed, threads=threads)
+    run = set_up_run(job, ops, data_dir=data_dir, seed=seed, threads=threads)
     settings, device, data = run.settings, run.device, run.data
-    sampler, n_used = make_sampler(base, run, spec, fraction, subset_path)
-    plan = plan_steps(protocol=spec["protocol"], kind=kind, n_train=data.n_train,
+    sampler, n_used = make_sampler(job, run, subset_path)
+    plan = plan_steps(protocol=job.protocol, kind=kind, n_train=data.n_train,
                       n_used=n_used, batch_size=settings.batch_size, epochs=settings.epochs)
     timers = run.timers
     # the fraction as the results' paths write it (f1, f0.5), so groups match folders
-    tracker = open_run_tracker(spec, out_dir, group_parts=[method, f"f{fraction_label(fraction)}"],
-                               seed=seed,
+    tracker = open_run_tracker(job, ops, out_dir,
+                               group_parts=[method, f"f{fraction_label(fraction)}"], seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
-    checkpoint = run_checkpoint(out_dir, spec, run, method, fraction, seed)
+    checkpoint = run_checkpoint(out_dir, job, ops, run, method, fraction, seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
                         generator=run.augment_generator,
                         on_epoch=lambda row: tracker.log(row, row["step"]), checkpoint=checkpoint)
@@ -101,12 +99,12 @@ def run_training(*, data_dir, spec: dict, method: str, fraction: float, seed: in
     extra = sampler.outputs()
     write_selection_log(out_dir, extra.selections)
     metrics = {
-        "experiment": spec.get("experiment"), "dataset": spec["dataset"],
-        "model": settings.model, "method": method, "base_method": base, "kind": kind,
-        "fraction": fraction, "seed": seed, "score": score,
+        "experiment": ops.experiment, "dataset": job.dataset,
+        "model": settings.model, "method": method, "base_method": job.base_method, "kind": kind,
+        "fraction": fraction, "seed": seed, "score": job.score,
         "subset": str(subset_path) if subset_path else None,
         "subset_selection_s": static_selection_s,
-        "protocol": spec["protocol"],
+        "protocol": job.protocol,
         "test_acc": last["test_acc"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "epochs": plan.epochs,
         "steps_per_epoch": plan.steps_per_epoch, "steps": result.steps,

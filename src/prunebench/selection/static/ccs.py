@@ -14,7 +14,6 @@ from .quotas import (
     check_fraction,
     check_inputs,
     rank_descending,
-    reject_options,
     select_by_group,
 )
 
@@ -62,19 +61,12 @@ def select_ccs(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
-    *,
-    class_balanced: bool = True,
-    beta: float = 0.1,
-    strata: int = 50,
-    **options,
+    options: CcsOptions = CcsOptions(),
 ) -> np.ndarray:
-    """Drop the hardest beta, then sample evenly across score strata (smallest first)."""
-    reject_options("ccs", options)
+    """Drop the hardest beta, then sample evenly across score strata (smallest first).
+    `options.score` names the score file the workflow reads into `scores`; it is not read here."""
     check_fraction(fraction)
-    if not 0 <= beta < 1:
-        raise UserError(f"ccs beta must be in [0, 1), got {beta!r}")
-    if isinstance(strata, bool) or not isinstance(strata, int | np.integer) or strata < 1:
-        raise UserError(f"ccs strata must be a positive integer, got {strata!r}")
+    beta, strata = options.beta, options.strata
     if beta + fraction > 1 + SUM_TOLERANCE:
         raise UserError(
             f"beta + fraction must be <= 1 (beta={beta}, fraction={fraction}): too few "
@@ -93,4 +85,4 @@ def select_ccs(
         parts = [rng.choice(kept[bins == s], size=counts[s], replace=False) for s in sorted(counts)]
         return np.concatenate(parts)
 
-    return select_by_group(labels, fraction, class_balanced, rule)
+    return select_by_group(labels, fraction, options.class_balanced, rule)

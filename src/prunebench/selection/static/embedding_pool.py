@@ -25,7 +25,7 @@ from torch import Tensor
 
 from prunebench.errors import UserError
 
-from .quotas import check_fraction, reject_options, select_by_group
+from .quotas import check_fraction, select_by_group
 
 # Rows converted to the working dtype at once: 16 MiB of float32 at d = 512. A CIFAR-10 class
 # (5,000 rows) is converted once; a 50,000-row pool streams through the buffer.
@@ -157,13 +157,12 @@ class Pool:
         return self.rows.index_select(0, p.view(1))[0].to(self.dtype) - self.mean
 
 
-def select_greedily(name: str, values, labels: np.ndarray, fraction: float, *,
-                    class_balanced: bool, chunk_size: int, device: str, options: dict,
+def select_greedily(values, labels: np.ndarray, fraction: float, *, class_balanced: bool,
+                    chunk_size: int, device: str,
                     greedy: Callable[[Pool, np.ndarray, int], Tensor]) -> np.ndarray:
     """What select_kcenter and select_herding share: check their inputs, then run `greedy`
     (pool, the group's indices, quota) -> positions picked in the pool, on each group (each
     class, or everything) in ascending class order, in full precision. Sorted int64 indices."""
-    reject_options(name, options)
     check_fraction(fraction)
     chunk_size = check_chunk_size(chunk_size)
     values, labels = check_embeddings(values, labels)

@@ -54,17 +54,16 @@ def select_herding(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
+    options: HerdingOptions = HerdingOptions(),
     *,
-    class_balanced: bool = True,
     chunk_size: int = CHUNK_ROWS,
     device: str = "auto",
-    **options,
 ) -> np.ndarray:
     """Herding on `values` (N x d embeddings, numpy or torch): sorted int64 indices.
 
     `chunk_size` bounds the rows converted to float32 at once; `device` is auto, cpu or cuda.
     """
     return select_greedily(
-        "herding", values, labels, fraction, class_balanced=class_balanced,
-        chunk_size=chunk_size, device=device, options=options,
+        values, labels, fraction, class_balanced=options.class_balanced,
+        chunk_size=chunk_size, device=device,
         greedy=lambda pool, idx, q: herding(pool, q))

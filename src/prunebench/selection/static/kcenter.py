@@ -56,11 +56,10 @@ def select_kcenter(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
+    options: KCenterOptions = KCenterOptions(),
     *,
-    class_balanced: bool = True,
     chunk_size: int = CHUNK_ROWS,
     device: str = "auto",
-    **options,
 ) -> np.ndarray:
     """k-center greedy on `values` (N x d embeddings, numpy or torch): sorted int64 indices.
 
@@ -69,6 +68,6 @@ def select_kcenter(
     `chunk_size` bounds the rows converted to float32 at once; `device` is auto, cpu or cuda.
     """
     return select_greedily(
-        "kcenter", values, labels, fraction, class_balanced=class_balanced,
-        chunk_size=chunk_size, device=device, options=options,
+        values, labels, fraction, class_balanced=options.class_balanced,
+        chunk_size=chunk_size, device=device,
         greedy=lambda pool, idx, q: k_center_greedy(pool, q, int(rng.integers(len(idx)))))

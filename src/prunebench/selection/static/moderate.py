@@ -23,7 +23,7 @@ from prunebench.errors import UserError
 
 from ...options import option
 from .embedding_pool import check_embeddings
-from .quotas import check_fraction, reject_options, select_by_group
+from .quotas import check_fraction, select_by_group
 
 CENTERS = ("median", "mean")
 BANDS = ("distance", "rank")
@@ -57,19 +57,13 @@ def select_moderate(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
-    *,
-    class_balanced: bool = True,
-    center: str = ModerateOptions.center,
-    band: str = ModerateOptions.band,
-    **options,
+    options: ModerateOptions = ModerateOptions(),
 ) -> np.ndarray:
     """The band of examples around the median distance to the class centre: sorted int64."""
-    reject_options("moderate", options)
     check_fraction(fraction)
-    if band not in BANDS:
-        raise UserError(f"moderate band {band!r}; choose one of: {', '.join(BANDS)}")
+    band = options.band
     values, labels = check_embeddings(values, labels)
-    distances = class_center_distances(values, labels, center)
+    distances = class_center_distances(values, labels, options.center)
 
     def rule(idx: np.ndarray, q: int) -> np.ndarray:
         d = distances[idx]
@@ -78,4 +72,4 @@ def select_moderate(
         start = (len(idx) - q) // 2  # an odd leftover falls on the far side of the median
         return idx[np.argsort(d, kind="stable")[start:start + q]]
 
-    return select_by_group(labels, fraction, class_balanced, rule)
+    return select_by_group(labels, fraction, options.class_balanced, rule)

@@ -14,7 +14,6 @@ from .quotas import (
     check_fraction,
     check_inputs,
     rank_descending,
-    reject_options,
     select_by_group,
 )
 
@@ -31,16 +30,11 @@ def select_offset(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
-    *,
-    class_balanced: bool = True,
-    offset: float = 0.1,
-    **options,
+    options: OffsetOptions = OffsetOptions(),
 ) -> np.ndarray:
     """Skip the top round(offset * n) scores, keep the next k; rng is unused."""
-    reject_options("offset", options)
     check_fraction(fraction)
-    if not 0 <= offset < 1:
-        raise UserError(f"offset must be in [0, 1), got {offset!r}")
+    offset = options.offset
     if offset + fraction > 1 + SUM_TOLERANCE:
         raise UserError(
             f"offset + fraction must be <= 1 (offset={offset}, fraction={fraction}): "
@@ -54,4 +48,4 @@ def select_offset(
         skip = min(round(offset * len(idx)), len(idx) - q)
         return rank_descending(scores, idx)[skip : skip + q]
 
-    return select_by_group(labels, fraction, class_balanced, rule)
+    return select_by_group(labels, fraction, options.class_balanced, rule)

@@ -68,14 +68,6 @@ def check_inputs(
     return scores, labels
 
 
-def reject_options(selector: str, options: dict) -> None:
-    """Unknown options are almost always config typos, so fail loudly instead of ignoring."""
-    if options:
-        raise UserError(
-            f"selector {selector!r} does not take option(s) {sorted(options)}; remove them"
-        )
-
-
 def rank_descending(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """idx (ascending) ordered by descending score; stable sort so ties keep the lower index."""
     return idx[np.argsort(-scores[idx], kind="stable")]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...options import option
-from .quotas import check_inputs, reject_options, select_by_group
+from .quotas import check_inputs, select_by_group
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,10 @@ def select_random(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
-    *,
-    class_balanced: bool = True,
-    **options,
+    options: RandomOptions = RandomOptions(),
 ) -> np.ndarray:
     """k examples uniformly without replacement; scores are ignored (may be None)."""
-    reject_options("random", options)
     # Still check scores when given: a length mismatch means the inputs are mixed up.
     _, labels = check_inputs(scores, labels, need_scores=False)
-    return select_by_group(
-        labels, fraction, class_balanced, lambda idx, q: rng.choice(idx, size=q, replace=False)
-    )
+    return select_by_group(labels, fraction, options.class_balanced,
+                           lambda idx, q: rng.choice(idx, size=q, replace=False))

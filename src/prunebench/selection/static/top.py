@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...options import option
-from .quotas import check_inputs, rank_descending, reject_options, select_by_group
+from .quotas import check_inputs, rank_descending, select_by_group
 
 
 @dataclass(frozen=True)
@@ -20,13 +20,10 @@ def select_top(
     labels: np.ndarray,
     fraction: float,
     rng: np.random.Generator,
-    *,
-    class_balanced: bool = True,
-    **options,
+    options: TopOptions = TopOptions(),
 ) -> np.ndarray:
     """The k highest scores (+inf first, ties to the lower index); rng is unused."""
-    reject_options("top", options)
     scores, labels = check_inputs(scores, labels)
     return select_by_group(
-        labels, fraction, class_balanced, lambda idx, q: rank_descending(scores, idx)[:q]
+        labels, fraction, options.class_balanced, lambda idx, q: rank_descending(scores, idx)[:q]
     )
