@@ -28,7 +28,7 @@ from . import __version__, paths
 from .atomic import write_atomically
 from .data.prepared import read_meta, sha256_of
 from .errors import UserError
-from .methods import method_spec, proxy_array_file
+from .methods import method_entry, proxy_array_file
 from .plan import ExperimentPlan
 
 METADATA_KEY = b"prunebench"
@@ -105,7 +105,7 @@ def subset_sources(plan: ExperimentPlan, dataset: str) -> dict[str, tuple[str, s
         if run.dataset != dataset:
             continue
         label = f"{run.method}_f{paths.fraction_label(run.fraction)}_seed{run.seed}"
-        kind = method_spec(run.method, plan.config).kind
+        kind = method_entry(run.method, plan.config).kind
         if kind == "static":
             sources[f"in_{label}"] = ("subset", plan.subset_file(run))
         elif kind == "dynamic":
