@@ -46,7 +46,9 @@ def error_vectors(seed: int, sizes: list[int], classes: int, grid: bool = False)
     (1, [30, 55, 12, 70, 3], 0.25, False),       # unequal classes
     (2, [600, 520, 45], 0.1, False),             # larger than the CPU's dense limit: lazy path
     (3, [80, 80, 61, 90], 0.3, True),            # duplicates and exact ties
-    (4, [25, 25, 25], 1.0, True)])               # quota = class size
+    (4, [25, 25, 25], 1.0, True),                # quota = class size
+    (5, [700, 513, 650, 900], 0.1, True),        # several lazy classes together, ties
+    (6, [1000, 990, 1010, 600, 530], 0.1, False)])
 def test_same_picks_and_weights_as_the_per_class_loop(device, seed, sizes, fraction, grid):
     proxies, labels = error_vectors(seed, sizes, classes=len(sizes), grid=grid)
     quotas = class_quotas(labels.numpy(), round(fraction * len(labels)))
