@@ -4,12 +4,13 @@ GradMatch solves one OMP per class per selection; looped, every step of every cl
 of small kernels and several host synchronisations (argmax, the pivot test, the sign test).
 Here the G problems (atoms padded to a common n, padding never available) advance together:
 one step is one chain of batched kernels for all of them (correlations, argmax, Gram columns,
-triangular solve, Cholesky solve) and one host synchronisation (which problems are still
-running). The rule is the single solver's (see `selection.omp`): the most correlated available
-atom, picked once; ridge normal equations on the support through an incrementally extended
-Cholesky factor; an atom with a zero pivot skipped; the most negative weight dropped and the
-system re-solved until all weights are positive; stop at the budget, at ||r|| < tol ||b||, or
-when no available atom correlates positively.
+triangular solve, Cholesky solve) and two host reads (which problems are still running, which
+need a drop). On a CPU the matrix-vector products run one per problem (see `_matvec`), the
+rest batched. The rule is the single solver's (see `selection.omp`): the most correlated
+available atom, picked once; ridge normal equations on the support through an incrementally
+extended Cholesky factor; an atom with a zero pivot skipped; the most negative weight dropped
+and the system re-solved until all weights are positive; stop at the budget, at
+||r|| < tol ||b||, or when no available atom correlates positively.
 
 Layout that keeps the batch rectangular: each problem's factor lives in a (cap x cap) matrix
 whose first k rows and columns hold the support's factor and whose rest is the identity, with
