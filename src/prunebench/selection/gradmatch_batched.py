@@ -50,7 +50,7 @@ def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
         label_t = torch.tensor([label for label, _ in classes], device=device)
         e = torch.gather(e, 2, label_t.view(-1, 1, 1).expand(-1, width, 1))
     h = features[index] * real
-    results = batched_nonnegative_omp(StackedLastLayer(e, h), sizes,
+    results = batched_nonnegative_omp(StackedLastLayer(e, h, sizes), sizes,
                                       [quota for _, quota in classes], lam, tol)
     parts, weights, picked_total, filled_total = [], [], 0, 0
     for (_, quota), m, result in zip(classes, members, results, strict=True):
@@ -73,7 +73,8 @@ def gradmatch_select_batches(batch_rows: Tensor, batches: list[Tensor], n_budget
     of `batches`, from `last_layer.batch_mean_gradients`) for ceil(n_budget / batch_size)
     batches, each batch's weight given to all its members, random batches filling."""
     wanted = min(len(batches), math.ceil(n_budget / batch_size))
-    result = batched_nonnegative_omp(StackedDense(batch_rows.unsqueeze(0)), [len(batches)],
+    result = batched_nonnegative_omp(StackedDense(batch_rows.unsqueeze(0), sizes=[len(batches)]),
+                                     [len(batches)],
                                      [wanted], lam, tol)[0]
     picked, w, filled = fill_at_random(result.indices.cpu(), result.weights.cpu(), len(batches),
                                        wanted, generator)

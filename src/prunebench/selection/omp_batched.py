@@ -48,15 +48,30 @@ class StackedAtoms(Protocol):
 
 class StackedLastLayer:
     """Last-layer gradients [e, vec(e h^T)] of G groups, factored (see `dynamic.last_layer`):
-    errors (G, n, C) and features (G, n, D), zero rows as padding; targets are the row sums."""
+    errors (G, n, C) and features (G, n, D), zero rows as padding; targets are the row sums.
 
-    def __init__(self, errors: Tensor, features: Tensor):
+    With `sizes` (real rows per group) on a CPU, every product is computed per group with
+    `LastLayerGradients`' own expressions on the unpadded rows, so the float32 inner products
+    are bit for bit the looped solver's (OMP's argmax over thousands of float32-rounded
+    correlations otherwise flips at near-ties); elsewhere batched."""
+
+    def __init__(self, errors: Tensor, features: Tensor, sizes: list[int] | None = None):
         self.errors, self.features = errors, features
+        self.sizes = sizes if errors.device.type == "cpu" else None
         self.error_sums = errors.sum(1)  # (G, C)
         self.moments = errors.transpose(1, 2) @ features  # (G, C, D) = E^T H
+        if self.sizes is not None:
+            for g, n_g in enumerate(self.sizes):
+                e = errors[g, :n_g]
+                self.error_sums[g] = e.sum(0)
+                self.moments[g] = e.T @ features[g, :n_g]
 
     def products(self) -> Tensor:
         e, h = self.errors, self.features
+        if self.sizes is not None:
+            return _per_group(self.sizes, e.shape[:2], lambda g, n_g: (
+                e[g, :n_g] @ self.error_sums[g]
+                + ((e[g, :n_g] @ self.moments[g]) * h[g, :n_g]).sum(1)))
         return (e @ self.error_sums.unsqueeze(2))[..., 0] + ((e @ self.moments) * h).sum(2)
 
     def target_sq_norms(self) -> Tensor:
@@ -64,27 +79,56 @@ class StackedLastLayer:
                 + self.moments.double().pow(2).flatten(1).sum(1))
 
     def columns(self, idx: Tensor) -> Tensor:
+        e, h = self.errors, self.features
+        if self.sizes is not None:
+            def column(g: int, n_g: int) -> Tensor:
+                j = idx[g:g + 1]
+                return ((e[g, :n_g] @ e[g][j].T)
+                        * (1.0 + h[g, :n_g] @ h[g][j].T))[:, 0]
+            return _per_group(self.sizes, e.shape[:2], column)
         g = torch.arange(len(idx), device=idx.device)
-        e_j, h_j = self.errors[g, idx], self.features[g, idx]
-        return _matvec(self.errors, e_j) * (1.0 + _matvec(self.features, h_j))
+        return (e @ e[g, idx].unsqueeze(2))[..., 0] * (1.0 + (h @ h[g, idx].unsqueeze(2))[..., 0])
 
 
 class StackedDense:
-    """Explicit atoms (G, n, d), targets (G, d) (default: the row sums)."""
+    """Explicit atoms (G, n, d), targets (G, d) (default: the row sums); with `sizes` on a CPU
+    computed per group as `DenseAtoms` computes them (see StackedLastLayer)."""
 
-    def __init__(self, matrix: Tensor, target: Tensor | None = None):
+    def __init__(self, matrix: Tensor, target: Tensor | None = None,
+                 sizes: list[int] | None = None):
         self.matrix = matrix
-        self.target = matrix.sum(1) if target is None else target.to(matrix)
+        self.sizes = sizes if matrix.device.type == "cpu" else None
+        if target is None:
+            target = matrix.sum(1)
+            for g, n_g in enumerate(self.sizes or []):
+                target[g] = matrix[g, :n_g].sum(0)
+        self.target = target.to(matrix)
 
     def products(self) -> Tensor:
+        if self.sizes is not None:
+            return _per_group(self.sizes, self.matrix.shape[:2],
+                              lambda g, n_g: self.matrix[g, :n_g] @ self.target[g])
         return (self.matrix @ self.target.unsqueeze(2))[..., 0]
 
     def target_sq_norms(self) -> Tensor:
         return self.target.double().pow(2).sum(1)
 
     def columns(self, idx: Tensor) -> Tensor:
+        m = self.matrix
+        if self.sizes is not None:
+            return _per_group(self.sizes, m.shape[:2],
+                              lambda g, n_g: (m[g, :n_g] @ m[g][idx[g:g + 1]].T)[:, 0])
         g = torch.arange(len(idx), device=idx.device)
-        return _matvec(self.matrix, self.matrix[g, idx])
+        return (m @ m[g, idx].unsqueeze(2))[..., 0]
+
+
+def _per_group(sizes: list[int], shape: torch.Size, fn) -> Tensor:
+    """(G, n) zeros with row g's first sizes[g] entries fn(g, sizes[g])."""
+    parts = [fn(g, n_g) for g, n_g in enumerate(sizes)]
+    out = parts[0].new_zeros(tuple(shape))
+    for g, part in enumerate(parts):
+        out[g, :len(part)] = part
+    return out
 
 
 @torch.no_grad()
