@@ -10,9 +10,11 @@ dense path would not hold to the single greedy's chunked lazy path.
 Dense where memory allows, chunked where it does not: on a GPU, when every class's
 float32 distance matrix and its temporaries (16 bytes per entry) fit in `dense_bytes`
 (default a quarter of the free device memory), the classes are solved densely in stacked
-batches (the launches, not the arithmetic, are what cost there); otherwise, and on a CPU
-(where the lazy greedy measured faster than the dense one above 512 points a class), each
-large class runs the chunked lazy greedy, memory O(chunk_size x class size).
+batches (the launches, not the arithmetic, are what cost there). On a CPU, where the lazy
+greedy measured faster than the dense one above 512 points a class, classes of 513 to
+`chunk_size` points run the lazy greedy together (`facility_location_lazy.lazy_greedy_many`:
+one set of host reads per step for all of them) and larger ones the single greedy's chunked
+lazy path, memory O(chunk_size x class size).
 """
 
 from __future__ import annotations
