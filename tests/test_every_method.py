@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from prunebench.config import load_schema, validate_config
-from prunebench.methods import METHODS, SCORES, method_options, method_score, method_spec
+from prunebench.methods import METHODS, SCORES, base_method, method_options, method_score
 from prunebench.plan import ExperimentPlan, Run
 
 from .conftest import ROOT, SCHEMA
@@ -46,11 +46,16 @@ SMALL_OPTIONS = {
 }
 
 
+def registered(name: str, config: dict):
+    """The METHODS entry a method or variant runs."""
+    return METHODS[base_method(name, config)]
+
+
 def needed_scores(config: dict) -> list[str]:
     """Every proxy array the methods read, in SCORES order. Listed explicitly, so the config
     works whether or not the plan adds the scores the methods need by itself."""
     needed = {method_score(name, config) for name in config["methods"]}
-    if any(method_spec(name, config).embeddings for name in config["methods"]):
+    if any(registered(name, config).embeddings for name in config["methods"]):
         needed.add("embeddings")
     return [score for score in SCORES if score in needed]
 
@@ -103,7 +108,7 @@ def test_the_tiny_config_lists_every_method_and_variant():
 @pytest.mark.parametrize("name", NAMES)
 def test_method_runs_end_to_end(every_method_run, name):
     workdir, config, plan = every_method_run
-    spec = method_spec(name, config)
+    spec = registered(name, config)
     for run in runs_of(plan, name):
         out = Path(workdir, plan.run_dir(run))
         metrics = json.loads((out / "metrics.json").read_text())
