@@ -99,9 +99,13 @@ def facility_location_objective(
     if indices.numel() == 0:
         return 0.0
     if similarity == "exp_euclidean":
-        distances = torch.cdist(x, x[indices])
-        distances[torch.arange(n, device=x.device).unsqueeze(1) == indices.unsqueeze(0)] = 0.0
-        return float(torch.exp(-distances / x.shape[1]).max(dim=1).values.sum())
+        total = 0.0
+        for start in range(0, n, chunk_size):
+            rows = torch.arange(start, min(start + chunk_size, n), device=x.device)
+            block = torch.cdist(x[rows], x[indices])
+            block[rows.unsqueeze(1) == indices.unsqueeze(0)] = 0.0
+            total += float(torch.exp(-block / x.shape[1]).max(dim=1).values.sum())
+        return total
     if bool(((indices < 0) | (indices >= n)).any()):
         raise ValueError(f"indices must lie in [0, {n}), got {indices.tolist()}")
     with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
