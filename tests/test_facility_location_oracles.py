@@ -213,3 +213,17 @@ def test_crest_coresets_pass_the_similarity_through():
     # 15 points a problem: mutual-nearest-neighbour ties are frequent, and submodlib breaks
     # them in set order (2 of 6 match pick for pick); every difference must still be a tie
     compare(results, 0.0)
+
+
+@pytest.mark.parametrize("similarity", ["max_minus_distance", "exp_euclidean"])
+def test_lazy_path_matches_apricot(similarity):
+    """Above 512 points a CPU runs the lazy greedy (and, with chunk_size below n, recomputed
+    distance tiles): the same picks as apricot's naive greedy on the same similarity."""
+    x = problem(11, 700, 6)
+    sim = similarity_matrix(x, similarity)
+    selector = apricot.FacilityLocationSelection(12, metric="precomputed", optimizer="naive")
+    theirs = [int(i) for i in selector.fit(sim).ranking]
+    for chunk_size in (4096, 256):
+        ours, _ = greedy_facility_location(torch.from_numpy(x), 12, chunk_size=chunk_size,
+                                           similarity=similarity)
+        compare([(sim, ours.tolist(), theirs)], APRICOT_EXACT)
