@@ -13,7 +13,8 @@ as it does there). Rows:
 - crest: the reference mechanism (AdaHessian moments fitted in train mode on augmented batches,
   warm-up epoch at lr 0, adaptive check interval and m); then one reference behaviour changed
   per row: curvature_mode eval, warmup_lr schedule, curvature hutchinson, adaptive false
-  (a fixed interval of 10, m 5), train_batches per_coreset;
+  (a fixed interval of 10, m 5), train_batches per_coreset, similarity exp_euclidean (the
+  reference's facility-location kernel, submodlib's exp(-d / dim));
 - crest_fixed: our earlier engineered mechanism (hutchinson, eval mode, interval 10, m 4, one
   coreset per step, warm-up at the schedule's lr);
 - crest / random_epoch at 2x lr: the reference's doubled gradient trains CREST at twice the
@@ -63,6 +64,7 @@ VARIANTS = {
     "crest curvature=hutchinson": ("crest", {"curvature": "hutchinson"}, 1.0),
     "crest adaptive=false": ("crest", FIXED, 1.0),
     "crest train_batches=per_coreset": ("crest", {"train_batches": "per_coreset"}, 1.0),
+    "crest similarity=exp_euclidean": ("crest", {"similarity": "exp_euclidean"}, 1.0),
     "crest_fixed": ("crest", {**FIXED, "curvature": "hutchinson", "curvature_mode": "eval",
                               "num_subsets": 4, "warmup_lr": "schedule",
                               "train_batches": "per_coreset"}, 1.0),

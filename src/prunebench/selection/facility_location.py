@@ -24,6 +24,15 @@ two reused buffers (12 bytes per entry) and reduced at once: O(n) beyond that, n
 Distances: ``||a||^2 + ||b||^2 - 2 a.b`` (one matrix product) on mean-centred features, formed
 in float64 because in float32 it cancels badly for close points (a distance of 1e-3 between
 unit-norm points comes out ~20% wrong), then rounded to float32, in which gains are summed.
+
+Similarity (``similarity``): ``max_minus_distance`` (the default, above) or ``exp_euclidean``,
+``s_ij = exp(-d_ij / dim)`` with dim the feature dimension (submodlib's dense 'euclidean'
+kernel, which the CREST reference uses), F(S) = sum_i max_{s in S} s_is, F(empty) = 0. Both are
+decreasing in the distance, so the greedy runs unchanged on a dissimilarity matrix:
+``u = 1 - s = -expm1(-d / dim)`` (in [0, 1), u_ii = 0) takes the distances' place, and gains
+``sum_i max(0, m_i - u_ic)`` are the similarity's, with m_i starting at 1 (its F(empty) = 0).
+Nearest medoids, hence weights, are the same under both unless the transform rounds two
+distances to one value.
 """
 
 from __future__ import annotations
@@ -44,10 +53,11 @@ _BOUND_RTOL = 1e-3
 _TILE_ENTRIES = 1 << 20
 # Candidates re-evaluated in the first batch of a lazy step; later batches double.
 _FIRST_BATCH = 16
+SIMILARITIES = ("max_minus_distance", "exp_euclidean")
 
 
 def greedy_facility_location(
-    features: Tensor, k: int, *, chunk_size: int = 4096
+    features: Tensor, k: int, *, chunk_size: int = 4096, similarity: str = "max_minus_distance"
 ) -> tuple[Tensor, Tensor]:
     """Greedy medoids of ``features`` (n, d) under the facility-location objective.
 
@@ -55,11 +65,13 @@ def greedy_facility_location(
     (float32, summing to n): how many points have that medoid as their nearest (Euclidean;
     ties go to the medoid chosen earlier, so a later exact duplicate of a medoid weighs 0).
     Computes on ``features.device``; memory is O(chunk_size * n) (see the module docstring).
+    ``similarity``: one of ``SIMILARITIES`` (the module docstring).
     """
     x = _validated(features, k, chunk_size)
+    _check_similarity(similarity)
     k = min(k, len(x))
     with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-        distances = _Distances(x, chunk_size)
+        distances = _Distances(x, chunk_size, similarity)
         if distances.matrix is not None and (
             x.device.type != "cpu" or len(x) <= _EAGER_MAX_POINTS_CPU
         ):
@@ -68,19 +80,32 @@ def greedy_facility_location(
 
 
 def facility_location_objective(
-    features: Tensor, indices: Tensor, d_max: float | None = None, *, chunk_size: int = 4096
+    features: Tensor, indices: Tensor, d_max: float | None = None, *, chunk_size: int = 4096,
+    similarity: str = "max_minus_distance",
 ) -> float:
     """``F(S) = sum_i max_{s in S} (d_max - ||x_i - x_s||)``, in float64 (0 for an empty S).
+
+    With ``similarity="exp_euclidean"``: ``F(S) = sum_i max_{s in S} exp(-||x_i - x_s|| / dim)``
+    (``d_max`` is then ignored).
 
     ``d_max`` defaults to the largest pairwise distance among ``features`` (one chunked pass
     over all pairs); any value at least that large is valid and then only the n x |S|
     distances are computed. Memory stays O(chunk_size * max(n, |S|)).
     """
     x = _validated(features, 1, chunk_size)
+    _check_similarity(similarity)
     n = len(x)
     indices = torch.as_tensor(indices, dtype=torch.long, device=x.device).flatten()
     if indices.numel() == 0:
         return 0.0
+    if similarity == "exp_euclidean":
+        total = 0.0
+        for start in range(0, n, chunk_size):
+            rows = torch.arange(start, min(start + chunk_size, n), device=x.device)
+            block = torch.cdist(x[rows], x[indices])
+            block[rows.unsqueeze(1) == indices.unsqueeze(0)] = 0.0
+            total += float(torch.exp(-block / x.shape[1]).max(dim=1).values.sum())
+        return total
     if bool(((indices < 0) | (indices >= n)).any()):
         raise ValueError(f"indices must lie in [0, {n}), got {indices.tolist()}")
     with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
@@ -125,9 +150,26 @@ def _check_arguments(features: Tensor, k: int, chunk_size: int) -> None:
             raise ValueError("features contain NaN or infinite values")
 
 
+def _check_similarity(similarity: str) -> None:
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
+
+
+def dissimilarity_(distances: Tensor, similarity: str, dim: int) -> Tensor:
+    """In place: the matrix the greedy minimises over for ``similarity`` (module docstring).
+
+    The distances themselves for ``max_minus_distance``; ``1 - exp(-d / dim)`` for
+    ``exp_euclidean``. Zero distances stay zero.
+    """
+    if similarity == "exp_euclidean":
+        return distances.div_(-dim).expm1_().neg_()
+    return distances
+
+
 def _distance_block(x: Tensor, sq_norms: Tensor, rows: Tensor,
                     dtype: torch.dtype = torch.float32,
-                    buffers: tuple[Tensor, Tensor] | None = None) -> Tensor:
+                    buffers: tuple[Tensor, Tensor] | None = None,
+                    similarity: str = "max_minus_distance") -> Tensor:
     """Distances from the points ``rows`` to every point: a (len(rows), n) block.
 
     Norms are summed before the product term, so d(a, b) and d(b, a) round alike. ``buffers``
@@ -141,13 +183,14 @@ def _distance_block(x: Tensor, sq_norms: Tensor, rows: Tensor,
     block = work.to(dtype) if block is None else block.copy_(work)
     block.clamp_min_(0.0).sqrt_()
     block[torch.arange(m, device=x.device), rows] = 0.0
-    return block
+    return dissimilarity_(block, similarity, x.shape[1])
 
 
 class _Distances:
     """Rows of the distance matrix: stored whole when ``n <= chunk_size``, else recomputed."""
 
-    def __init__(self, x: Tensor, chunk_size: int):
+    def __init__(self, x: Tensor, chunk_size: int, similarity: str = "max_minus_distance"):
+        self.similarity = similarity
         self.x = x - x.mean(dim=0)  # distances do not change; cancellation shrinks
         self.sq_norms = (self.x * self.x).sum(dim=1)
         self.n = len(x)
@@ -159,7 +202,8 @@ class _Distances:
             self.matrix = torch.empty(self.n, self.n, device=x.device)
             for start, rows in self._tiles(torch.arange(self.n, device=x.device)):
                 _distance_block(self.x, self.sq_norms, rows,
-                                buffers=(self.buffers[0], self.matrix[start:start + len(rows)]))
+                                buffers=(self.buffers[0], self.matrix[start:start + len(rows)]),
+                                similarity=similarity)
 
     def _tiles(self, rows: Tensor):
         """(start, rows) pieces of at most ``self.tile`` rows."""
@@ -167,7 +211,8 @@ class _Distances:
 
     def _compute(self, rows: Tensor) -> Tensor:
         """A block in the reused buffers: valid until the next call."""
-        return _distance_block(self.x, self.sq_norms, rows, buffers=self.buffers)
+        return _distance_block(self.x, self.sq_norms, rows, buffers=self.buffers,
+                               similarity=self.similarity)
 
     def row(self, index: int) -> Tensor:
         if self.matrix is not None:

@@ -40,6 +40,8 @@ from .facility_location import (
     _EAGER_MAX_POINTS_CPU,
     _TIE_RTOL,
     _check_arguments,
+    _check_similarity,
+    dissimilarity_,
     greedy_facility_location,
 )
 from .facility_location_lazy import lazy_greedy_many
@@ -59,6 +61,7 @@ _LAZY_BYTES_CPU = 1 << 28
 def facility_location_by_group(
     features: Tensor, groups: Tensor, k: int | Sequence[int] | Tensor, *,
     chunk_size: int = 4096, max_bytes: int | None = None,
+    similarity: str = "max_minus_distance",
 ) -> tuple[Tensor, Tensor]:
     """Greedy facility-location medoids of every group of rows of ``features`` (n, d).
 
@@ -70,9 +73,11 @@ def facility_location_by_group(
     with its picks mapped back to positions (see the module docstring for the one caveat).
     Computes on ``features.device``; ``chunk_size`` as for ``greedy_facility_location``;
     ``max_bytes`` bounds the memory of one stacked batch of equal-sized groups (a group larger
-    than that is still solved, alone; default 4 MiB on a CPU, 256 MiB elsewhere).
+    than that is still solved, alone; default 4 MiB on a CPU, 256 MiB elsewhere);
+    ``similarity`` as for ``greedy_facility_location``.
     """
     _check_arguments(features, 1, chunk_size)
+    _check_similarity(similarity)
     x = features.detach()  # rows go to float64 a batch at a time (as the single greedy's do)
     groups = _validated_groups(groups, len(x), x.device)
     if max_bytes is None:
@@ -100,7 +105,8 @@ def facility_location_by_group(
             elif size > eager_max:  # the single greedy's (chunked) lazy path: use it
                 members = order[starts[j]:starts[j] + size]
                 chosen, counts = greedy_facility_location(x[members], count,
-                                                          chunk_size=chunk_size)
+                                                          chunk_size=chunk_size,
+                                                          similarity=similarity)
                 indices[slots[j]:slots[j] + count] = members[chosen]
                 weights[slots[j]:slots[j] + count] = counts
             else:
@@ -119,7 +125,8 @@ def facility_location_by_group(
                 batch = members_of[first:first + per_batch]
                 rows = _rows(batch, starts, size, x.device)
                 members = order[rows]  # (G, size) positions
-                distances = _stacked_distances(x[members].to(torch.float64))
+                distances = dissimilarity_(_stacked_distances(x[members].to(torch.float64)),
+                                           similarity, x.shape[1])
                 chosen, counts = _stacked_eager_greedy(distances, count)
                 out = _rows(batch, slots, count, x.device)
                 indices[out] = torch.gather(members, 1, chosen)

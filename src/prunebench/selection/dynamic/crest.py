@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from ...options import option
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
+from ..facility_location import SIMILARITIES
 from .common import SamplerSetup, Stopwatch, WeightedPasses, error_vectors, eval_logits
 from .crest_coresets import minibatch_coresets
 from .crest_pool import CrestPool
@@ -80,6 +81,11 @@ class CrestOptions:
         "zero", "lr of the warm-up steps - zero (the reference's scheduler starts at lr 0; "
         "forward and backward run, no optimizer step) or schedule (the run's schedule)",
         choices=("zero", "schedule"))
+    similarity: str = option(
+        "max_minus_distance", "facility location's similarity - max_minus_distance (largest "
+        "distance minus distance, the paper's) or exp_euclidean (exp(-distance / proxy dim), "
+        "submodlib's dense euclidean kernel, which the reference calls)",
+        choices=SIMILARITIES)
     drop: bool = option(False, "drop learned examples from the pool (reference drop_learned, "
                         "off; the paper's Table 6 turns it on)")
     drop_interval: int = option(20, "recompute the pool at every selection of each epoch whose "
@@ -197,7 +203,8 @@ class CrestSampler(BaseSampler):
                     self._learned_examples(ctx.epoch, ctx.step, union, losses)
             with ctx.timers.phase("selection/facility_location"):
                 core, weights, sizes = minibatch_coresets(subsets, proxies, s.labels,
-                                                          self.per_class_medoids)
+                                                          self.per_class_medoids,
+                                                          similarity=o.similarity)
             with ctx.timers.phase("selection/hessian"):
                 self.quadratic = self._fit(ctx, core, weights, float(losses.mean()))
         num_coresets = self.m

@@ -18,7 +18,8 @@ from .common import normalise_weights
 
 
 def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,
-                       per_class: int) -> tuple[Tensor, Tensor, list[int]]:
+                       per_class: int, similarity: str = "max_minus_distance",
+                       ) -> tuple[Tensor, Tensor, list[int]]:
     """(indices, weights, sizes): the m coresets concatenated in subset order (within a subset,
     class by class in ascending label, medoids in pick order), their weights (mean 1 over the
     whole selection) and each coreset's size.
@@ -26,7 +27,8 @@ def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,
     `proxies` holds one row per entry of `torch.cat(subsets)`, in that order; `labels` are the
     training labels (any device). A class with fewer than `per_class` points gives all of them
     (the reference then tops up the other classes; with our equal per-class draws that happens
-    only for a class smaller than ceil(r/C) in the whole pool).
+    only for a class smaller than ceil(r/C) in the whole pool). `similarity`: facility
+    location's (`SIMILARITIES` in selection/facility_location.py).
     """
     device = proxies.device
     union = torch.cat(subsets).to(device)
@@ -36,6 +38,7 @@ def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,
     num_classes = int(labels.max()) + 1
     # one group per (subset, class); ascending group id = subset-major, then label
     groups = subset_of * num_classes + labels[union].to(device)
-    positions, counts = facility_location_by_group(proxies, groups, per_class)
+    positions, counts = facility_location_by_group(proxies, groups, per_class,
+                                                   similarity=similarity)
     sizes = torch.bincount(subset_of[positions], minlength=len(subsets)).tolist()
     return union[positions], normalise_weights(counts), sizes
