@@ -371,11 +371,12 @@ def test_tau_zero_reselects_at_every_check_and_huge_tau_never(digits_dir):
 # -- the report's CREST section ---------------------------------------------------------------
 def test_report_shows_curvature_interval_and_failed_share(tmp_path):
     def record(step, reason, interval, m, norm):
-        return SelectionRecord(step=step, epoch=1 + step // 10, reason=reason,
-                               rel_error=None if reason == "initial" else 0.2, pool_size=50,
+        return SelectionRecord(step=step, epoch=1 + step // 10, reason=reason, pool_size=50,
                                indices=torch.tensor([step % 40, 1]),
-                               weights=torch.ones(2), seconds=0.5, check_interval=interval,
-                               num_coresets=m, curvature_norm=norm)
+                               weights=torch.ones(2), seconds=0.5,
+                               columns={"rel_error": None if reason == "initial" else 0.2,
+                                        "check_interval": interval, "num_coresets": m,
+                                        "curvature_norm": norm})
 
     write_selection_log(tmp_path, [record(10, "initial", 1, 5, 4.0),
                                    record(13, "check failed", 2, 10, 2.0),

@@ -12,12 +12,11 @@ import pytest
 import torch
 
 from prunebench.config import load_schema, validate_config
-from prunebench.selection.dynamic import SamplerSetup
 from prunebench.selection.dynamic.infobatch import InfoBatchSampler
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
 from prunebench.train.run import make_sampler, run_training
-from prunebench.train.samplers import StepContext
+from prunebench.train.samplers import SamplerSetup, StepContext
 from prunebench.train.setup import set_up_run
 
 from .conftest import SCHEMA, digits_spec

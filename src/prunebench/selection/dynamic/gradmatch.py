@@ -28,11 +28,10 @@ import torch
 from torch import Tensor
 
 from ...options import option
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
+from ...train.samplers import Batch, SamplerSetup, StepContext
 from ..omp import DenseAtoms, nonnegative_omp
-from ..static.quotas import class_quotas
-from .common import SamplerSetup, Stopwatch, WeightedPasses
-from .last_layer import LastLayerGradients, batch_mean_gradients, features_and_logits
+from .last_layer import LastLayerGradients, batch_mean_gradients
+from .periodic import Choice, PeriodicSelection, SelectionInputs
 
 
 @dataclass(frozen=True)
@@ -50,47 +49,29 @@ class GradMatchOptions:
                                   "PerClassPerGradient); false = the whole last layer (PerClass)")
 
 
-class GradMatchSampler(BaseSampler):
+class GradMatchSampler(PeriodicSelection):
     Options = GradMatchOptions
+    proxy_phase = "selection/gradients"
+    choose_phase = "selection/omp"
+    needs_features = True
+    state_keys = ("batches", "omp_picked", "random_filled")
 
     def __init__(self, setup: SamplerSetup):
-        self.setup = setup
-        self.options = setup.options
-        self.passes = WeightedPasses(setup.batch_size, setup.generator)
-        self.labels_cpu = setup.labels.cpu()
-        self.quotas = class_quotas(self.labels_cpu.numpy(), setup.n_budget)
+        super().__init__(setup)
         # GradMatchPB's fixed partition into mini-batches (CORDS: its sequential loader's)
         self.batches: list[Tensor] = []
         if self.options.per_batch:
             order = torch.randperm(setup.n_train, generator=setup.generator)
             self.batches = list(order.split(setup.batch_size))
-        self.records: list[SelectionRecord] = []
-        self.forward_examples = 0
         # atoms OMP picked and atoms filled at random (examples; mini-batches with per_batch)
         self.omp_picked = 0
         self.random_filled = 0
 
-    def start_epoch(self, ctx: StepContext) -> None:
-        if self.records and (ctx.epoch - 1) % self.options.interval != 0:
-            return
-        s, device = self.setup, self.setup.labels.device
-        with Stopwatch(device) as watch:
-            with ctx.timers.phase("selection/gradients"):
-                everything = torch.arange(s.n_train, device=device)
-                features, logits = features_and_logits(ctx.model, ctx.data, everything,
-                                                       s.eval_batch_size)
-                grads = LastLayerGradients.from_logits(logits, s.labels, features)
-                self.forward_examples += s.n_train
-            with ctx.timers.phase("selection/omp"):
-                if self.options.per_batch:
-                    indices, weights = self._select_batches(grads)
-                else:
-                    indices, weights = self._select_per_class(grads)
-        self.passes.reset(indices.to(device), weights.to(device))
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            rel_error=None, pool_size=s.n_train, indices=indices.cpu(), weights=weights.cpu(),
-            seconds=watch.seconds))
+    def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
+        grads = LastLayerGradients(inputs.errors, inputs.features)
+        if self.options.per_batch:
+            return Choice(*self._select_batches(grads))
+        return Choice(*self._select_per_class(grads))
 
     def _select_per_class(self, grads: LastLayerGradients) -> tuple[Tensor, Tensor]:
         o, labels = self.options, self.labels_cpu.numpy()
@@ -143,18 +124,5 @@ class GradMatchSampler(BaseSampler):
         weights = batch.weights * (len(batch.weights) / batch.weights.sum())
         return Batch(batch.indices, weights)
 
-    def outputs(self) -> SamplerOutputs:
-        return SamplerOutputs(
-            forward_examples=self.forward_examples, selections=list(self.records),
-            extra={"selections": len(self.records), "omp_picked": self.omp_picked,
-                   "random_filled": self.random_filled})
-
-    def state_dict(self) -> dict:
-        return {"passes": self.passes.state_dict(), "records": self.records,
-                "batches": self.batches, "forward_examples": self.forward_examples,
-                "omp_picked": self.omp_picked, "random_filled": self.random_filled}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.passes.load_state_dict(state["passes"])
-        for key in ("records", "batches", "forward_examples", "omp_picked", "random_filled"):
-            setattr(self, key, state[key])
+    def extra_outputs(self) -> dict:
+        return {"omp_picked": self.omp_picked, "random_filled": self.random_filled}
