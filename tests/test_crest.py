@@ -235,16 +235,16 @@ def test_interval_and_m_follow_the_rule_for_scripted_curvature(digits_dir, monke
         ms = [3, 6, 7, 2, 7, 7]
     else:
         intervals, ms = [2] * 6, [3] * 6
-    assert [r.check_interval for r in records[:6]] == intervals
+    assert [r.columns["check_interval"] for r in records[:6]] == intervals
     # m is set after a selection and used by the next one
-    assert [r.num_coresets for r in records[:6]] == [3] + ms[:5]
-    assert [r.curvature_norm for r in records[:6]] == [6.0, 3.0, 1.0, 12.0, 2.5, 0.5]
+    assert [r.columns["num_coresets"] for r in records[:6]] == [3] + ms[:5]
+    assert [r.columns["curvature_norm"] for r in records[:6]] == [6.0, 3.0, 1.0, 12.0, 2.5, 0.5]
     gaps = [b.step - a.step for a, b in zip(records, records[1:], strict=False)][:5]
     assert gaps == intervals[:5]  # every check fails, so each gap is the interval in force
     per_subset = 10 * math.ceil(SMALL_CREST["subset_size"] / 10)
     assert all(r.pool_size == N_DIGITS for r in records)
     assert sampler.random_union is not None
-    assert len(sampler.random_union) == records[-1].num_coresets * per_subset
+    assert len(sampler.random_union) == records[-1].columns["num_coresets"] * per_subset
 
 
 # -- the learned-example rule -----------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_crest_check_forwards_only_the_random_subsets(digits_dir):
     def counted_check(ctx):
         before = forwarded["n"]
         value = check(ctx)
-        sizes.append((forwarded["n"] - before, sampler.records[-1].num_coresets))
+        sizes.append((forwarded["n"] - before, sampler.records[-1].columns["num_coresets"]))
         return value
 
     sampler.check = counted_check
