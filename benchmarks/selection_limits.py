@@ -42,6 +42,8 @@ from common import synchronize
 from crest_mnist1d import quickstart_training
 
 from prunebench.data import prepare_dataset
+from prunebench.jobspec import TrainSettings, TrainSpec
+from prunebench.ops import Ops
 from prunebench.selection.craig_by_class import craig_select
 from prunebench.selection.dynamic.glister import stochastic_greedy
 from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
@@ -72,12 +74,13 @@ def run_methods(args) -> list[dict]:
         prepare_dataset("mnist1d", data_options, data_dir)
         for method in args.methods:
             options = {"subset_size": 500} if method == "crest" else {}
-            spec = {"experiment": "bench", "dataset": "mnist1d", "device": args.device,
-                    "protocol": "budget", "training": training,
-                    "wandb": {"mode": "disabled"}, "options": options}
+            job = TrainSpec(dataset="mnist1d", protocol="budget",
+                            training=TrainSettings.from_dataset_config(training),
+                            method=method, base_method=method, options=options,
+                            fraction=args.fraction, score=None)
+            ops = Ops(experiment="bench", device=args.device)
             with contextlib.redirect_stdout(io.StringIO()):
-                m = run_training(data_dir=data_dir, spec=spec, method=method,
-                                 fraction=args.fraction, seed=0,
+                m = run_training(job, ops, data_dir=data_dir, seed=0,
                                  out_dir=Path(tmp) / method, threads=args.threads)
             rows.append(summarise(method, m, data_options["test_size"]))
     return rows

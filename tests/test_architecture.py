@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,89 @@ def test_only_tracking_imports_wandb_and_nothing_imports_snakemake():
 
 def test_training_does_not_load_wandb_when_disabled():
     assert "wandb" not in modules_after_import("prunebench.train.run")
+
+
+# The layers, lowest first; a module may import its own layer and the layers below it, never one
+# above. `train/` owns the loop and the sampler protocol; `scores/` and `selection/` implement
+# what the loop calls (reached from train only through the METHODS registry's module names);
+# the CLI composes everything and nothing imports it. `report/` is torch-free: foundation only.
+FOUNDATION = {"__init__", "errors", "atomic", "options", "methods", "paths", "hardware",
+              "train_sizes", "config", "plan", "implementations", "tracking",
+              "logit_gradients"}
+LAYERS = [FOUNDATION, {"data"}, {"models"}, {"train"}, {"scores", "selection"}, {"cli"}]
+SIDE_BRANCHES = {"report": FOUNDATION | {"report"}, "server": FOUNDATION | {"server"}}
+SIBLINGS_APART = [("scores", "selection"), ("selection", "scores")]
+
+
+def component(module: str) -> str:
+    """prunebench.train.loop -> train; prunebench -> __init__."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def internal_imports(path: Path, root: Path = SRC.parent) -> set[str]:
+    """Every prunebench module `path` (under `root`/prunebench) imports, at the top or inside a
+    function."""
+    relative = path.relative_to(root).with_suffix("").parts
+    package = list(relative if path.name == "__init__.py" else relative[:-1])
+    if path.name == "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "prunebench"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.split(".")[0] != "prunebench":
+                continue
+            if module == "prunebench":  # from .. import x: a module, or a name of __init__
+                top = root / "prunebench"
+                found |= {f"prunebench.{a.name}" if (top / f"{a.name}.py").exists()
+                          or (top / a.name).is_dir() else "prunebench" for a in node.names}
+            else:
+                found.add(module)
+    return found
+
+
+def allowed(importer: str) -> set[str]:
+    if importer == "cli":  # the composition root
+        return set().union(*LAYERS, SIDE_BRANCHES)
+    if importer in SIDE_BRANCHES:
+        return SIDE_BRANCHES[importer]
+    rank = next(i for i, layer in enumerate(LAYERS) if importer in layer)
+    return set().union(*LAYERS[:rank + 1])
+
+
+def test_no_import_climbs_a_layer():
+    wrong = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC.parent).with_suffix("")
+        importer = component(".".join(relative.parts))
+        for module in internal_imports(path):
+            target = component(module)
+            if target not in allowed(importer) or (importer, target) in SIBLINGS_APART:
+                wrong.append(f"{path.relative_to(SRC)} imports {module}")
+    assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
+
+
+def test_every_package_has_a_layer():
+    named = set().union(*LAYERS, SIDE_BRANCHES)
+    present = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
+               if (p.suffix == ".py") or (p / "__init__.py").exists()}
+    assert present <= named, f"put {sorted(present - named)} into a layer of this test"
+
+
+def test_the_layering_check_sees_a_climbing_import(tmp_path):
+    # relative and function-level imports are resolved, so the check above can fail
+    path = tmp_path / "prunebench" / "train" / "probe.py"
+    path.parent.mkdir(parents=True)
+    (tmp_path / "prunebench" / "cli.py").write_text("")
+    path.write_text("import torch\n\ndef f():\n    from ..selection.dynamic import periodic\n"
+                    "    from .. import cli\n    from .loop import train_loop\n")
+    assert internal_imports(path, tmp_path) == {"prunebench.selection.dynamic", "prunebench.cli",
+                                                "prunebench.train.loop"}
+    assert "selection" not in allowed("train") and "cli" not in allowed("server")

@@ -237,16 +237,16 @@ def test_interval_and_m_follow_the_rule_for_scripted_curvature(digits_dir, monke
         ms = [3, 6, 7, 2, 7, 7]
     else:
         intervals, ms = [2] * 6, [3] * 6
-    assert [r.check_interval for r in records[:6]] == intervals
+    assert [r.columns["check_interval"] for r in records[:6]] == intervals
     # m is set after a selection and used by the next one
-    assert [r.num_coresets for r in records[:6]] == [3] + ms[:5]
-    assert [r.curvature_norm for r in records[:6]] == [6.0, 3.0, 1.0, 12.0, 2.5, 0.5]
+    assert [r.columns["num_coresets"] for r in records[:6]] == [3] + ms[:5]
+    assert [r.columns["curvature_norm"] for r in records[:6]] == [6.0, 3.0, 1.0, 12.0, 2.5, 0.5]
     gaps = [b.step - a.step for a, b in zip(records, records[1:], strict=False)][:5]
     assert gaps == intervals[:5]  # every check fails, so each gap is the interval in force
     per_subset = 10 * math.ceil(SMALL_CREST["subset_size"] / 10)
     assert all(r.pool_size == N_DIGITS for r in records)
     assert sampler.random_union is not None
-    assert len(sampler.random_union) == records[-1].num_coresets * per_subset
+    assert len(sampler.random_union) == records[-1].columns["num_coresets"] * per_subset
 
 
 # -- the learned-example rule -----------------------------------------------------------------
@@ -349,7 +349,7 @@ def test_crest_check_forwards_only_the_random_subsets(digits_dir):
     def counted_check(ctx):
         before = forwarded["n"]
         value = check(ctx)
-        sizes.append((forwarded["n"] - before, sampler.records[-1].num_coresets))
+        sizes.append((forwarded["n"] - before, sampler.records[-1].columns["num_coresets"]))
         return value
 
     sampler.check = counted_check
@@ -373,11 +373,12 @@ def test_tau_zero_reselects_at_every_check_and_huge_tau_never(digits_dir):
 # -- the report's CREST section ---------------------------------------------------------------
 def test_report_shows_curvature_interval_and_failed_share(tmp_path):
     def record(step, reason, interval, m, norm):
-        return SelectionRecord(step=step, epoch=1 + step // 10, reason=reason,
-                               rel_error=None if reason == "initial" else 0.2, pool_size=50,
+        return SelectionRecord(step=step, epoch=1 + step // 10, reason=reason, pool_size=50,
                                indices=torch.tensor([step % 40, 1]),
-                               weights=torch.ones(2), seconds=0.5, check_interval=interval,
-                               num_coresets=m, curvature_norm=norm)
+                               weights=torch.ones(2), seconds=0.5,
+                               columns={"rel_error": None if reason == "initial" else 0.2,
+                                        "check_interval": interval, "num_coresets": m,
+                                        "curvature_norm": norm})
 
     write_selection_log(tmp_path, [record(10, "initial", 1, 5, 4.0),
                                    record(13, "check failed", 2, 10, 2.0),

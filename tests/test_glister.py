@@ -122,13 +122,13 @@ def test_eta_is_the_learning_rate_of_the_coming_step(digits_dir, monkeypatch):
     from prunebench.selection.dynamic import glister
 
     etas = []
-    greedy = glister.stochastic_greedy
+    greedy = glister.glister_greedy
 
     def recording(*args, **kwargs):
         etas.append(args[4])
         return greedy(*args, **kwargs)
 
-    monkeypatch.setattr(glister, "stochastic_greedy", recording)
+    monkeypatch.setattr(glister, "glister_greedy", recording)
     spec = glister_spec(epochs=3, interval=2)
     spec["training"] = {**spec["training"], "warmup_epochs": 1}
     _, result, run = train_with(digits_dir, "glister", 0.3, spec)

@@ -5,12 +5,14 @@ runs it with the device tool; CI machines have none)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from prunebench.config import load_schema, validate_config
+from prunebench.plan import ExperimentPlan
 from prunebench.scores.proxy import run_proxy
 from prunebench.train.run import run_training
 from prunebench.train.setup import set_up_run
@@ -74,10 +76,9 @@ def test_proxy_scores_on_the_gpu(tmp_path, digits_dir):
         "methods": ["el2n"], "fractions": [0.5], "seeds": [0], "device": "cuda",
         "proxy": {"seeds": 1, "epochs": 3, "score_epoch": 2},
     }, load_schema(SCHEMA))
-    spec = {"experiment": "t", "dataset": "digits", "device": "cuda", "checkpoint_every": 1,
-            "training": config["datasets"]["digits"], "proxy": config["proxy"],
-            "wandb": config["wandb"], "speed": config["speed"]}
-    run_proxy(data_dir=digits_dir, spec=spec, seed=0, out_dir=tmp_path)
+    plan = ExperimentPlan(config)
+    job, ops = plan.proxy_spec("digits"), replace(plan.operations(), checkpoint_every=1)
+    run_proxy(job, ops, data_dir=digits_dir, seed=0, out_dir=tmp_path)
     arrays = {p.name: np.load(p) for p in tmp_path.glob("*.npy")}
     assert arrays and all(a.shape == (1347,) and not np.isnan(a).any() for a in arrays.values())
     # forgetting is +inf for examples never classified correctly (Data Diet's convention)

@@ -9,11 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from prunebench.selection.dynamic.last_layer import (
-    LastLayerGradients,
-    batch_mean_gradients,
-    features_and_logits,
-)
+from prunebench.selection.dynamic.forwards import features_and_logits
+from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
 from prunebench.selection.omp import nonnegative_omp
 from prunebench.selection.static.quotas import class_quotas
 from prunebench.train.run import run_training

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from prunebench.selection.dynamic import SamplerSetup
 from prunebench.selection.dynamic.rs2 import PermutationStream, Rs2Sampler
 from prunebench.train.run import run_training
-from prunebench.train.samplers import StepContext
+from prunebench.train.samplers import SamplerSetup, StepContext
 from prunebench.train.timers import PhaseTimers
 
 from .conftest import digits_spec, split_job

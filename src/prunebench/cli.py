@@ -164,7 +164,9 @@ def cmd_schema(args) -> None:
 def cmd_serve(args) -> None:
     from .server import serve
 
-    serve(args.socket, parent=args.parent, idle_exit=args.idle_exit)
+    # a forked job runs this module's main, as its own process would (not handing it back)
+    serve(args.socket, lambda argv: main(argv, delegate=False), parent=args.parent,
+          idle_exit=args.idle_exit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 SOCKET_ENV = "PRUNEBENCH_SERVER"
@@ -97,9 +98,12 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 # -- the server's side ------------------------------------------------------------------------
-def serve(path: str, *, parent: int | None = None, idle_exit: float | None = None) -> None:
-    """Import the heavy modules, then fork one child per request until told to stop (SIGTERM),
-    until `parent` (a process id) is gone, or after `idle_exit` seconds without a request."""
+def serve(path: str, run_job: Callable[[list[str]], int], *, parent: int | None = None,
+          idle_exit: float | None = None) -> None:
+    """Import the heavy modules, then fork one child per request, which runs
+    `run_job(the job's argv)` (the CLI hands in its own entry point, so this module never
+    imports the CLI), until told to stop (SIGTERM), until `parent` (a process id) is gone, or
+    after `idle_exit` seconds without a request."""
     for name in WARM_MODULES:
         importlib.import_module(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -122,7 +126,7 @@ def serve(path: str, *, parent: int | None = None, idle_exit: float | None = Non
                 continue
             last = time.monotonic()
             with conn:
-                _fork_job(conn, listener)
+                _fork_job(conn, listener, run_job)
     finally:
         listener.close()
         Path(path).unlink(missing_ok=True)
@@ -138,7 +142,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _fork_job(conn: socket.socket, listener: socket.socket) -> None:
+def _fork_job(conn: socket.socket, listener: socket.socket,
+              run_job: Callable[[list[str]], int]) -> None:
     conn.settimeout(30)
     _, fds, _, _ = socket.recv_fds(conn, 1, 3)
     header = _read_exactly(conn, _LENGTH.size)
@@ -151,13 +156,14 @@ def _fork_job(conn: socket.socket, listener: socket.socket) -> None:
     if pid == 0:  # the job
         listener.close()
         conn.settimeout(None)
-        code = _run_job(conn, fds, request)
+        code = _run_job(conn, fds, request, run_job)
         os._exit(code)
     for fd in fds:
         os.close(fd)
 
 
-def _run_job(conn: socket.socket, fds: list[int], request: dict) -> int:
+def _run_job(conn: socket.socket, fds: list[int], request: dict,
+             run_job: Callable[[list[str]], int]) -> int:
     for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -175,9 +181,7 @@ def _run_job(conn: socket.socket, fds: list[int], request: dict) -> int:
     conn.sendall(_LENGTH.pack(os.getpid()))
     code = 1
     try:
-        from .cli import main
-
-        code = main(request["argv"], delegate=False)
+        code = run_job(request["argv"])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # a bug: the traceback goes to the job's log, as in a process

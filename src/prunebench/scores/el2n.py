@@ -7,15 +7,14 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
+from ..logit_gradients import error_vectors
 from .protocol import ProxyEpoch, Scorer, eval_mode, model_device_dtype
 
 
 def error_norm(logits: Tensor, y: Tensor) -> Tensor:
     """Per-row ``|| softmax(logits) - onehot(y) ||_2``."""
-    err = torch.softmax(logits, dim=1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)
-    return torch.linalg.vector_norm(err, dim=1)
+    return torch.linalg.vector_norm(error_vectors(logits, y), dim=1)
 
 
 def to_float32(parts: list[Tensor]) -> np.ndarray:

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import save_npz, write_json, write_text
-from .samplers import SelectionRecord
+from .samplers import ColumnValue, SelectionRecord
 
-SELECTION_COLUMNS = ("step", "epoch", "reason", "rel_error", "pool_size", "n_selected",
-                     "selection_s", "check_interval", "num_coresets", "curvature_norm")
+# the columns every dynamic method's selections.csv starts with, in this order; the method's own
+# columns (SelectionRecord.columns) follow
+SELECTION_COLUMNS = ("step", "epoch", "reason", "pool_size", "n_selected", "selection_s")
 
 
 def history_csv(rows: list[dict]) -> str:
@@ -34,22 +35,26 @@ def write_run_outputs(out_dir: str | Path, history: list[dict], metrics: dict) -
 
 
 def selections_csv(records: list[SelectionRecord]) -> str:
-    rows = [{"step": r.step, "epoch": r.epoch, "reason": r.reason,
-             "rel_error": _blank_or(r.rel_error, "{:.6g}"),
-             "pool_size": r.pool_size, "n_selected": len(r.indices),
-             "selection_s": f"{r.seconds:.6f}",
-             "check_interval": _blank_or(r.check_interval, "{}"),
-             "num_coresets": _blank_or(r.num_coresets, "{}"),
-             "curvature_norm": _blank_or(r.curvature_norm, "{:.6g}")} for r in records]
+    """One row per selection: the generic columns, then the method's own columns in the order
+    its records first name them (a record without one leaves its cell blank)."""
+    own = list(dict.fromkeys(name for r in records for name in r.columns))
+    rows = [{"step": r.step, "epoch": r.epoch, "reason": r.reason, "pool_size": r.pool_size,
+             "n_selected": len(r.indices), "selection_s": f"{r.seconds:.6f}",
+             **{name: column_text(r.columns.get(name)) for name in own}} for r in records]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=[*SELECTION_COLUMNS, *own], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
 
 
-def _blank_or(value, form: str) -> str:
-    return "" if value is None else form.format(value)
+def column_text(value: ColumnValue) -> str:
+    """A method column's cell: blank for None, 6 significant digits for a float, else as is."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def write_selection_log(out_dir: str | Path, records: list[SelectionRecord]) -> None:

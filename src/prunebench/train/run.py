@@ -17,13 +17,12 @@ from ..jobspec import TrainSpec
 from ..ops import Ops
 from ..options import build_options
 from ..paths import fraction_label
-from ..selection.dynamic.common import SamplerSetup
 from ..tracking import train_lineage
 from .budget import full_steps, plan_steps
 from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
 from .outputs import write_run_outputs, write_selection_log
-from .samplers import SubsetSampler
+from .samplers import SamplerSetup, SubsetSampler
 from .setup import RunParts, open_run_tracker, run_checkpoint, set_up_run
 
 

@@ -1,8 +1,11 @@
-"""The sampler protocol the training loop talks to, and the static subset sampler.
+"""The sampler protocol the training loop talks to, what a sampler is built from, and the
+static subset sampler.
 
 A sampler decides, step by step, which examples form the mini-batch and with which weights.
-Static methods and `full` use `SubsetSampler`; dynamic methods (CREST, InfoBatch, ...) are
-other classes with the same methods, so the loop never branches on the method.
+Static methods and `full` use `SubsetSampler`; dynamic methods (CREST, InfoBatch, ...) live in
+`prunebench.selection.dynamic` and speak the same protocol, so the loop never branches on the
+method. The protocol lives here, beside the loop that calls it: `selection/` imports `train/`,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -41,22 +44,50 @@ class StepContext:
 
 
 @dataclass
+class SamplerSetup:
+    """Everything a sampler is built from; `options` is an instance of the sampler's `Options`
+    dataclass (its defaults overridden by the config's block for the method)."""
+
+    labels: Tensor  # int64 [N] training labels, on the data's device
+    num_classes: int
+    fraction: float
+    batch_size: int
+    eval_batch_size: int
+    epochs: int
+    generator: torch.Generator  # CPU generator for every random draw of the sampler
+    options: object
+
+    @property
+    def n_train(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_budget(self) -> int:
+        """Examples per epoch the budget allows: round(f * N), at least 1."""
+        return min(self.n_train, max(1, round(self.fraction * self.n_train)))
+
+
+# a method's own value in one selection's row of selections.csv: None is a blank cell, a float
+# is written with 6 significant digits, an int or a str as it is
+ColumnValue = str | float | int | None
+
+
+@dataclass
 class SelectionRecord:
-    """One selection a dynamic sampler made: when, why, and what it picked."""
+    """One selection a dynamic sampler made: when, why, and what it picked.
+
+    `columns` are the method's own numbers for this selection (CREST: rel_error,
+    check_interval, num_coresets, curvature_norm), written after the generic columns of
+    selections.csv in the order the method gives them."""
 
     step: int
     epoch: int
     reason: str  # "initial", "check failed", "epoch start"
-    rel_error: float | None  # the quadratic check that triggered it (None: no check)
     pool_size: int
     indices: Tensor  # int64 dataset indices, in selection order
     weights: Tensor  # float32 loss weights of those indices
     seconds: float
-    # CREST: the check interval set after this selection, the number of mini-batch coresets it
-    # built, and its curvature norm (None for other samplers: blank in selections.csv)
-    check_interval: int | None = None
-    num_coresets: int | None = None
-    curvature_norm: float | None = None
+    columns: dict[str, ColumnValue] = field(default_factory=dict)
 
 
 @dataclass

@@ -31,13 +31,23 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ...logit_gradients import error_vectors
 from ...options import option
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
+from ...train.samplers import (
+    BaseSampler,
+    Batch,
+    SamplerOutputs,
+    SamplerSetup,
+    SelectionRecord,
+    StepContext,
+)
 from ..facility_location import SIMILARITIES
-from .common import SamplerSetup, Stopwatch, WeightedPasses, error_vectors, eval_logits
 from .crest_coresets import minibatch_coresets
 from .crest_pool import CrestPool
 from .crest_quadratic import AdaHessianMoments, QuadraticModel, fit_quadratic, flat_parameters
+from .forwards import eval_logits
+from .passes import WeightedPasses
+from .timing import Stopwatch
 
 
 @dataclass(frozen=True)
@@ -215,11 +225,14 @@ class CrestSampler(BaseSampler):
         else:
             self.passes.reset(core, weights)
         self.since_selection = 0
+        # CREST's own columns of selections.csv: the check that triggered this selection (None:
+        # no check), the check interval set after it, the coresets it built, its curvature norm
         self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason=reason, rel_error=rel_error,
-            pool_size=pool_size, indices=core.cpu(), weights=weights.cpu(),
-            seconds=watch.seconds, check_interval=self.interval, num_coresets=num_coresets,
-            curvature_norm=self.quadratic.curvature_norm))
+            step=ctx.step, epoch=ctx.epoch, reason=reason, pool_size=pool_size,
+            indices=core.cpu(), weights=weights.cpu(), seconds=watch.seconds,
+            columns={"rel_error": rel_error, "check_interval": self.interval,
+                     "num_coresets": num_coresets,
+                     "curvature_norm": self.quadratic.curvature_norm}))
 
     def _fit(self, ctx: StepContext, core, weights, loss0: float) -> QuadraticModel:
         """The quadratic model over the coreset union in shuffled batches of B."""

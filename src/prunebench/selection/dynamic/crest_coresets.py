@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..facility_location_batched import facility_location_by_group
-from .common import normalise_weights
+from .passes import normalise_weights
 
 
 def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,

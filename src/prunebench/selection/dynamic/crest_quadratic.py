@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .common import autocast, eval_mode
+from ...train.loop import autocast
+from .forwards import eval_mode
 
 BETAS = (0.9, 0.999)  # the reference's Adahessian defaults
 EPS = 1e-4

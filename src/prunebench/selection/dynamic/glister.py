@@ -31,16 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...logit_gradients import softmax_error
 from ...options import option
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
-from .common import (
-    SamplerSetup,
-    Stopwatch,
-    WeightedPasses,
-    error_vectors,
-    eval_logits,
-    stratified_draw,
-)
+from ...train.samplers import SamplerSetup, StepContext
+from ..glister_greedy import glister_greedy
+from .draws import stratified_draw
+from .periodic import Choice, PeriodicSelection, SelectionInputs
 
 
 @dataclass(frozen=True)
@@ -57,12 +53,15 @@ class GlisterOptions:
 
 def validation_gradient(val_logits: Tensor, val_onehot: Tensor, shift: Tensor | float) -> Tensor:
     """Mean over V of the logit gradient softmax(z - shift) - onehot(y)."""
-    return (torch.softmax(val_logits - shift, dim=1) - val_onehot).mean(0)
+    return softmax_error(val_logits - shift, val_onehot).mean(0)
 
 
 def stochastic_greedy(grads: Tensor, val_logits: Tensor, val_labels: Tensor, k: int, eta: float,
                       epsilon: float, rng: np.random.Generator) -> Tensor:
-    """GLISTER's greedy: positions into `grads` (n x C bias gradients), in pick order."""
+    """GLISTER's greedy, one pick at a time as the paper states it: positions into `grads`
+    (n x C bias gradients), in pick order. The sampler runs `glister_greedy`, which makes the
+    same picks with one product per pick and no host sync; this is its readable definition and
+    the oracle its tests and benchmarks/selection_limits.py compare it with."""
     n, classes = grads.shape
     k = min(k, n)
     sample = min(n, math.ceil(n / max(k, 1) * math.log(1 / epsilon)))
@@ -84,62 +83,33 @@ def stochastic_greedy(grads: Tensor, val_logits: Tensor, val_labels: Tensor, k: 
     return torch.from_numpy(picked)
 
 
-class GlisterSampler(BaseSampler):
+class GlisterSampler(PeriodicSelection):
     Options = GlisterOptions
+    choose_phase = "selection/greedy"
+    state_keys = ("val_indices", "pool")
 
     def __init__(self, setup: SamplerSetup):
-        o = setup.options
-        self.setup, self.options = setup, o
         n = setup.n_train
-        labels = setup.labels.cpu()
-        n_val = min(n - 1, max(1, round(o.val_fraction * n)))
-        self.val_indices = stratified_draw(torch.arange(n), labels, n_val,
+        n_val = min(n - 1, max(1, round(setup.options.val_fraction * n)))
+        self.val_indices = stratified_draw(torch.arange(n), setup.labels.cpu(), n_val,
                                            setup.generator).sort().values
         is_candidate = torch.ones(n, dtype=torch.bool)
         is_candidate[self.val_indices] = False
-        self.candidates = torch.nonzero(is_candidate).flatten()
+        super().__init__(setup, pool=torch.nonzero(is_candidate).flatten())
         self.k = min(setup.n_budget, len(self.candidates))
-        self.passes = WeightedPasses(setup.batch_size, setup.generator)
-        self.records: list[SelectionRecord] = []
-        self.forward_examples = 0
 
-    def start_epoch(self, ctx: StepContext) -> None:
-        if self.records and (ctx.epoch - 1) % self.options.interval != 0:
-            return
-        s, device = self.setup, self.setup.labels.device
-        with Stopwatch(device) as watch:
-            with ctx.timers.phase("selection/proxy"):
-                everything = torch.arange(s.n_train, device=device)
-                logits = eval_logits(ctx.model, ctx.data, everything, s.eval_batch_size)
-                cand, val = self.candidates.to(device), self.val_indices.to(device)
-                grads = error_vectors(logits[cand], s.labels[cand])
-                self.forward_examples += s.n_train
-            with ctx.timers.phase("selection/greedy"):
-                seed = int(torch.randint(2**62, (1,), generator=s.generator))
-                picks = stochastic_greedy(grads, logits[val], s.labels[val], self.k, ctx.lr,
-                                          self.options.epsilon, np.random.default_rng(seed))
-        indices = self.candidates[picks]
-        self.passes.reset(indices.to(device), None)
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            rel_error=None, pool_size=len(self.candidates), indices=indices,
-            weights=torch.ones(len(indices)), seconds=watch.seconds))
+    @property
+    def candidates(self) -> Tensor:
+        """The examples GLISTER may pick and train on: all but the validation set."""
+        return self.pool
 
-    def next_batch(self, ctx: StepContext) -> Batch:
-        return self.passes.next()
+    def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
+        s = self.setup
+        val = self.val_indices.to(inputs.logits.device)
+        seed = int(torch.randint(2**62, (1,), generator=s.generator))
+        picks = glister_greedy(inputs.errors, inputs.logits[val], s.labels[val], self.k, ctx.lr,
+                                  self.options.epsilon, np.random.default_rng(seed))
+        return Choice(self.candidates[picks])
 
-    def outputs(self) -> SamplerOutputs:
-        return SamplerOutputs(
-            forward_examples=self.forward_examples, selections=list(self.records),
-            extra={"selections": len(self.records), "val_size": len(self.val_indices),
-                   "candidates": len(self.candidates)})
-
-    def state_dict(self) -> dict:
-        return {"passes": self.passes.state_dict(), "records": self.records,
-                "forward_examples": self.forward_examples, "val_indices": self.val_indices,
-                "candidates": self.candidates}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.passes.load_state_dict(state["passes"])
-        for key in ("records", "forward_examples", "val_indices", "candidates"):
-            setattr(self, key, state[key])
+    def extra_outputs(self) -> dict:
+        return {"val_size": len(self.val_indices), "candidates": len(self.candidates)}

@@ -20,19 +20,16 @@ sum(w l) / sum(w) exactly. selected.npz keeps the raw OMP weights.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ...options import option
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
-from ..omp import DenseAtoms, nonnegative_omp
-from ..static.quotas import class_quotas
-from .common import SamplerSetup, Stopwatch, WeightedPasses
-from .last_layer import LastLayerGradients, batch_mean_gradients, features_and_logits
+from ...train.samplers import Batch, SamplerSetup, StepContext
+from ..gradmatch_batched import gradmatch_select_batches, gradmatch_select_per_class
+from .last_layer import batch_mean_gradients
+from .periodic import Choice, PeriodicSelection, SelectionInputs
 
 
 @dataclass(frozen=True)
@@ -50,92 +47,40 @@ class GradMatchOptions:
                                   "PerClassPerGradient); false = the whole last layer (PerClass)")
 
 
-class GradMatchSampler(BaseSampler):
+class GradMatchSampler(PeriodicSelection):
     Options = GradMatchOptions
+    proxy_phase = "selection/gradients"
+    choose_phase = "selection/omp"
+    needs_features = True
+    state_keys = ("batches", "omp_picked", "random_filled")
 
     def __init__(self, setup: SamplerSetup):
-        self.setup = setup
-        self.options = setup.options
-        self.passes = WeightedPasses(setup.batch_size, setup.generator)
-        self.labels_cpu = setup.labels.cpu()
-        self.quotas = class_quotas(self.labels_cpu.numpy(), setup.n_budget)
+        super().__init__(setup)
         # GradMatchPB's fixed partition into mini-batches (CORDS: its sequential loader's)
         self.batches: list[Tensor] = []
         if self.options.per_batch:
             order = torch.randperm(setup.n_train, generator=setup.generator)
             self.batches = list(order.split(setup.batch_size))
-        self.records: list[SelectionRecord] = []
-        self.forward_examples = 0
         # atoms OMP picked and atoms filled at random (examples; mini-batches with per_batch)
         self.omp_picked = 0
         self.random_filled = 0
 
-    def start_epoch(self, ctx: StepContext) -> None:
-        if self.records and (ctx.epoch - 1) % self.options.interval != 0:
-            return
-        s, device = self.setup, self.setup.labels.device
-        with Stopwatch(device) as watch:
-            with ctx.timers.phase("selection/gradients"):
-                everything = torch.arange(s.n_train, device=device)
-                features, logits = features_and_logits(ctx.model, ctx.data, everything,
-                                                       s.eval_batch_size)
-                grads = LastLayerGradients.from_logits(logits, s.labels, features)
-                self.forward_examples += s.n_train
-            with ctx.timers.phase("selection/omp"):
-                if self.options.per_batch:
-                    indices, weights = self._select_batches(grads)
-                else:
-                    indices, weights = self._select_per_class(grads)
-        self.passes.reset(indices.to(device), weights.to(device))
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            rel_error=None, pool_size=s.n_train, indices=indices.cpu(), weights=weights.cpu(),
-            seconds=watch.seconds))
-
-    def _select_per_class(self, grads: LastLayerGradients) -> tuple[Tensor, Tensor]:
-        o, labels = self.options, self.labels_cpu.numpy()
-        parts, weights = [], []
-        for label, quota in self.quotas.items():
-            if quota == 0:
-                continue
-            members = torch.from_numpy(np.flatnonzero(labels == label))
-            on_device = members.to(grads.errors.device)
-            atoms = LastLayerGradients(grads.errors[on_device], grads.features[on_device])
-            if o.class_row_only:
-                atoms = atoms.restrict_to_class_row(label)
-            result = nonnegative_omp(atoms, quota, o.lam, o.tol)
-            picked, w = self._fill(result.indices.cpu(), result.weights.cpu(), len(members), quota)
-            parts.append(members[picked])
-            weights.append(w)
-        return torch.cat(parts), torch.cat(weights).float()
-
-    def _select_batches(self, grads: LastLayerGradients) -> tuple[Tensor, Tensor]:
-        o, device = self.options, grads.errors.device
-        rows = batch_mean_gradients(grads.errors, grads.features,
-                                    [b.to(device) for b in self.batches])
-        wanted = min(len(self.batches), math.ceil(self.setup.n_budget / self.setup.batch_size))
-        result = nonnegative_omp(DenseAtoms(rows), wanted, o.lam, o.tol)
-        picked, w = self._fill(result.indices.cpu(), result.weights.cpu(), len(self.batches),
-                               wanted)
-        members = [self.batches[int(i)] for i in picked]
-        sizes = torch.tensor([len(m) for m in members])
-        return torch.cat(members), torch.repeat_interleave(w, sizes).float()
-
-    def _fill(self, picked: Tensor, weights: Tensor, pool: int, quota: int) -> tuple[Tensor,
-                                                                                    Tensor]:
-        """OMP's picks plus random unpicked positions of range(pool) at weight 1 up to quota."""
-        self.omp_picked += len(picked)
-        missing = quota - len(picked)
-        if missing <= 0:
-            return picked, weights.double()
-        free = torch.ones(pool, dtype=torch.bool)
-        free[picked] = False
-        candidates = torch.nonzero(free).flatten()
-        extra = candidates[torch.randperm(len(candidates), generator=self.setup.generator)]
-        extra = extra[:missing]
-        self.random_filled += len(extra)
-        return (torch.cat([picked, extra]),
-                torch.cat([weights.double(), torch.ones(len(extra), dtype=torch.float64)]))
+    def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
+        # every class's OMP (or GradMatchPB's one) in one batched solver (gradmatch_batched.py)
+        o, s = self.options, self.setup
+        if o.per_batch:
+            device = inputs.errors.device
+            rows = batch_mean_gradients(inputs.errors, inputs.features,
+                                        [b.to(device) for b in self.batches])
+            result = gradmatch_select_batches(rows, self.batches, s.n_budget, s.batch_size,
+                                              o.lam, o.tol, s.generator)
+        else:
+            result = gradmatch_select_per_class(inputs.errors, inputs.features, self.labels_cpu,
+                                                self.quotas, o.lam, o.tol, o.class_row_only,
+                                                s.generator)
+        self.omp_picked += result.omp_picked
+        self.random_filled += result.random_filled
+        return Choice(result.indices, result.weights)
 
     def next_batch(self, ctx: StepContext) -> Batch:
         batch = self.passes.next()
@@ -143,18 +88,5 @@ class GradMatchSampler(BaseSampler):
         weights = batch.weights * (len(batch.weights) / batch.weights.sum())
         return Batch(batch.indices, weights)
 
-    def outputs(self) -> SamplerOutputs:
-        return SamplerOutputs(
-            forward_examples=self.forward_examples, selections=list(self.records),
-            extra={"selections": len(self.records), "omp_picked": self.omp_picked,
-                   "random_filled": self.random_filled})
-
-    def state_dict(self) -> dict:
-        return {"passes": self.passes.state_dict(), "records": self.records,
-                "batches": self.batches, "forward_examples": self.forward_examples,
-                "omp_picked": self.omp_picked, "random_filled": self.random_filled}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.passes.load_state_dict(state["passes"])
-        for key in ("records", "batches", "forward_examples", "omp_picked", "random_filled"):
-            setattr(self, key, state[key])
+    def extra_outputs(self) -> dict:
+        return {"omp_picked": self.omp_picked, "random_filled": self.random_filled}

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from ...options import option
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, StepContext
-from .common import SamplerSetup, WeightedPasses
+from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SamplerSetup, StepContext
+from .passes import WeightedPasses
 
 
 @dataclass(frozen=True)

@@ -12,26 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .common import autocast, error_vectors, eval_mode
-
-
-@torch.no_grad()
-def features_and_logits(model: torch.nn.Module, data, indices: Tensor,
-                        batch_size: int) -> tuple[Tensor, Tensor]:
-    """float32 penultimate features h = model.forward_features(x) and logits model.head(h) of
-    the un-augmented training examples `indices`, in eval mode."""
-    device = data.train_y.device
-    features, logits = [], []
-    with eval_mode(model):
-        for x, _ in data.eval_batches("train", batch_size, indices.to(device)):
-            with autocast(device):
-                h = model.forward_features(x)
-                z = model.head(h)
-            features.append(h.float())
-            logits.append(z.float())
-    if not features:
-        return torch.zeros(0, device=device), torch.zeros(0, device=device)
-    return torch.cat(features), torch.cat(logits)
+from ...logit_gradients import error_vectors
 
 
 class LastLayerGradients:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, StepContext
-from .common import SamplerSetup, WeightedPasses, uniform_draw
+from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SamplerSetup, StepContext
+from .draws import uniform_draw
+from .passes import WeightedPasses
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,16 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SelectionRecord, StepContext
-from .common import SamplerSetup, Stopwatch, WeightedPasses
+from ...train.samplers import (
+    BaseSampler,
+    Batch,
+    SamplerOutputs,
+    SamplerSetup,
+    SelectionRecord,
+    StepContext,
+)
+from .passes import WeightedPasses
+from .timing import Stopwatch
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class Rs2Sampler(BaseSampler):
         self.passes.reset(indices.to(s.labels.device), None)
         self.records.append(SelectionRecord(
             step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            rel_error=None, pool_size=s.n_train, indices=indices.clone(),
+            pool_size=s.n_train, indices=indices.clone(),
             weights=torch.ones(len(indices)), seconds=watch.seconds))
 
     def next_batch(self, ctx: StepContext) -> Batch:
