@@ -169,7 +169,7 @@ def export_table(plan: ExperimentPlan, dataset: str):
         "prepared_sha256": prepared_sha256(data_dir, meta),
         "source_order": ("the dataset's own train order (source_index)" if order is not None
                          else "not recorded by the preparation: index is the prepared order"),
-        "proxy_recipe": plan.proxy_spec(dataset) if plan.needs_proxy() else None,
+        "proxy_recipe": plan.proxy_spec(dataset).as_dict() if plan.needs_proxy() else None,
         "proxy_digest": plan.proxy_key(dataset) if plan.needs_proxy() else None,
         "proxy_seeds": list(range(plan.proxy["seeds"])) if plan.needs_proxy() else [],
         "experiment": plan.experiment,
