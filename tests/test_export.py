@@ -101,7 +101,7 @@ def test_metadata_records_the_provenance(exported):
         for name in ("train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy")}
     assert meta["dataset"] == "mnist1d" and meta["n_train"] == 300
     assert meta["preparation_options"]["train_size"] == 300
-    assert meta["proxy_recipe"] == plan.proxy_spec("mnist1d")
+    assert meta["proxy_recipe"] == json.loads(plan.proxy_spec("mnist1d").to_json())
     assert meta["proxy_digest"] == plan.proxy_key("mnist1d") and meta["proxy_seeds"] == [0, 1]
     assert meta["prunebench_version"] == __version__
     assert meta["git_commit"] is None or len(meta["git_commit"]) == 40

@@ -92,8 +92,10 @@ def test_per_class_selection_is_omp_on_each_class(digits_dir):
         mine = np.isin(last.indices.numpy(), members)
         assert last.indices.numpy()[mine][:len(result.indices)].tolist() == \
             members[result.indices.numpy()].tolist()
+        # the batched solver's Cholesky solves round differently: weights agree to float32
+        # precision of an ill-conditioned ridge solve (tests/test_omp_batched.py bounds it)
         torch.testing.assert_close(last.weights[mine][:len(result.indices)],
-                                   result.weights.float(), atol=1e-6, rtol=1e-5)
+                                   result.weights.float(), atol=1e-5, rtol=1e-4)
 
 
 def test_batches_are_weighted_so_the_loss_is_sum_wl_over_sum_w(digits_dir):

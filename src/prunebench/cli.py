@@ -125,13 +125,15 @@ def cmd_aggregate(args) -> None:
 def cmd_report(args) -> None:
     from .paths import missing_beside, report_dir, summary_file
     from .report.html import render_report
+    from .report.layout import report_files
 
     config = _experiment_config(args)
     summary = args.summary or summary_file(config["experiment"])
     missing = args.missing or missing_beside(summary)
     out = args.out or f"{report_dir(config['experiment'])}/index.html"
     path = render_report(summary, args.template, out, config, missing_csv=missing)
-    record_report(config, summary, out)
+    record_report(config, summary, out, {f"figures/{f.dataset}/{f.name}": f.path
+                                         for f in report_files(config) if f.kind == "figure"})
     print(f"report: {path.resolve()}")
 
 

@@ -284,20 +284,18 @@ def select_lineage(labels, values, out) -> Lineage:
     return Lineage(uses=uses, logs=(subset_artifact(out),))
 
 
-def record_report(config: dict, summary_csv, report_html) -> None:
+def record_report(config: dict, summary_csv, report_html, figures: dict[str, str]) -> None:
     """The report job's run (one per experiment, job_type `report`): it uses every training
-    run's artifact and logs summary.csv as a Table and the report's figures (next to
-    `report_html`). W&B settings from the config when it has them (by hand), else from the
-    workflow's environment."""
+    run's artifact and logs summary.csv as a Table and the report's figures (`figures`: W&B
+    key -> path relative to `report_html`'s folder). W&B settings from the config when it has
+    them (by hand), else from the workflow's environment."""
     settings = config.get("wandb") or environment_settings()["wandb"]
     if settings.get("mode", "disabled") == "disabled":
         return
     from .plan import ExperimentPlan
-    from .report.layout import report_files
 
     plan, report_dir = ExperimentPlan(config), Path(report_html).parent
-    figures = {f"figures/{f.dataset}/{f.name}": report_dir / f.path
-               for f in report_files(config) if f.kind == "figure"}
+    figures = {key: report_dir / path for key, path in figures.items()}
     keys = ("protocol", "methods", "fractions", "seeds")
     tracker = open_tracker(settings, report_dir, name=f"{plan.experiment}/report",
                            group=plan.experiment, job_type="report",
