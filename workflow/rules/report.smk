@@ -40,6 +40,7 @@ rule aggregate:
     input:
         runs=all_run_files("metrics.json"),
         proxies=PLAN.proxy_metrics(),
+        data_meta=[f"{PLAN.data_dir(d)}/meta.json" for d in PLAN.datasets],
     output:
         summary=report(
             paths.summary_file(EXPERIMENT),
@@ -68,6 +69,7 @@ rule report:
         selections=all_run_files("selections.csv"),
         selected=all_run_files("selected.npz"),
         scores=PLAN.score_files(),
+        labels=[f"{PLAN.data_dir(d)}/train_y.npy" for d in PLAN.datasets],
         template=workflow.source_path("../../reports/summary.html.j2"),
     output:
         **REPORT_FILES,
