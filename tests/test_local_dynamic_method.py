@@ -56,3 +56,30 @@ def test_a_test_local_periodic_method_trains_and_logs_its_own_column(tmp_path, d
     labels = np.load(digits_dir / "train_y.npy")
     quotas = class_quotas(labels, n_used)  # the scaffold's per-class quotas
     assert np.bincount(labels[first], minlength=10).tolist() == [quotas[c] for c in range(10)]
+
+
+def test_the_new_method_appears_in_the_reports_selection_section(tmp_path, digits_dir,
+                                                                 monkeypatch):
+    """No report change is needed: the section lists every configured dynamic method and reads
+    its log's generic columns plus whatever columns the method adds."""
+    from prunebench.report.layout import dynamic_methods
+    from prunebench.report.selections import dynamic_selections, selection_run_table
+
+    entry = Method("dynamic", "tests.local_method.largest_error", "LargestErrorSampler", None,
+                   "per class, the examples with the longest error vectors")
+    monkeypatch.setitem(methods.METHODS, "largest_error", entry)
+    config = {"methods": ["full", "largest_error"], "variants": {}}
+    assert dynamic_methods(config) == ["largest_error"]
+    spec = digits_spec(epochs=2, batch_size=64, lr=0.05)
+    spec["options"] = {"interval": 1}
+    run_training(*split_job(spec, method="largest_error", fraction=0.3),
+                 data_dir=digits_dir, seed=0, out_dir=tmp_path)
+    runs = pd.DataFrame([{"method": "largest_error", "fraction": 0.3, "seed": 0,
+                          "run_dir": str(tmp_path)}])
+    labels = np.load(digits_dir / "train_y.npy")
+    selections = dynamic_selections(runs, dynamic_methods(config), labels)
+    assert selections.epoch.tolist() == [1, 2]
+    assert selections.mean_error_norm.notna().all()  # its own column reaches the report
+    assert (selections.class_distance < 0.01).all()  # per-class quotas keep the balance
+    per_run = selection_run_table(selections, training_smallest=None)
+    assert per_run.selections.tolist() == [2]
