@@ -4,7 +4,29 @@ Scores that need the penultimate features (``grand_last``) or the last layer (CR
 gradient proxy) rely on this split instead of reaching into model internals.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from torch import Tensor, nn
+
+
+@contextmanager
+def module_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """``model`` and every submodule in train (``training``) or eval mode, then each module's
+    own flag restored: not just the root's, since a caller may have frozen some submodules
+    (e.g. BatchNorm) in eval mode on purpose."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.train(training)
+    try:
+        yield model
+    finally:
+        for module, was_training in modes:
+            module.training = was_training
+
+
+def eval_mode(model: nn.Module):
+    """Eval mode (batch-norm running statistics, no dropout), each module's flag restored."""
+    return module_mode(model, training=False)
 
 
 class ClassifierNet(nn.Module):

@@ -13,30 +13,13 @@ by several scorers being charged in full to each, as if it had been computed alo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..methods import SCORE_TIMES
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` (and every submodule) in eval mode, then restore each module's own flag.
-
-    Per-module flags are restored, not just the root's, because a caller may have frozen
-    some submodules (e.g. BatchNorm) in eval mode on purpose.
-    """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
+from ..models.base import eval_mode
 
 
 def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:

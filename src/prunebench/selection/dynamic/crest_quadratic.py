@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...models.base import module_mode
 from ...train.loop import autocast
-from .forwards import eval_mode
 
 BETAS = (0.9, 0.999)  # the reference's Adahessian defaults
 EPS = 1e-4
@@ -112,17 +112,6 @@ def kept_buffers(model: torch.nn.Module) -> Iterator[None]:
                 buffer.copy_(copy)
 
 
-@contextmanager
-def train_mode(model: torch.nn.Module) -> Iterator[None]:
-    modes = [(m, m.training) for m in model.modules()]
-    model.train()
-    try:
-        yield
-    finally:
-        for module, was_training in modes:
-            module.training = was_training
-
-
 def batch_gradient_and_curvature(model: torch.nn.Module, x: Tensor, y: Tensor, w: Tensor, *,
                                  probes: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """(g_b, u_b): the gradient of mean(w * loss) and mean over probes of z * (H z), flat."""
@@ -148,7 +137,7 @@ def fit_quadratic(model: torch.nn.Module, batches: Iterable[tuple[Tensor, Tensor
     statistics (the reference) or eval mode; buffers are restored either way."""
     grad_sum = hess_sum = None
     norms, examples = [], 0
-    with kept_buffers(model), (train_mode(model) if train else eval_mode(model)):
+    with kept_buffers(model), module_mode(model, training=train):
         for x, y, w in batches:
             g, u = batch_gradient_and_curvature(model, x, y, w, probes=probes,
                                                 generator=generator)

@@ -9,23 +9,10 @@ training step's autocast. On the CPU there is no autocast at all, so nothing cha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import Tensor
 
-
-@contextmanager
-def eval_mode(model: torch.nn.Module) -> Iterator[None]:
-    """Eval mode (batch-norm running statistics, no dropout), each module's flag restored."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, was_training in modes:
-            module.training = was_training
+from ...models.base import eval_mode
 
 
 @torch.no_grad()
