@@ -44,6 +44,12 @@ from crest_mnist1d import quickstart_training
 from prunebench.data import prepare_dataset
 from prunebench.jobspec import TrainSettings, TrainSpec
 from prunebench.ops import Ops
+from prunebench.report.efficiency import (
+    evaluated_examples,
+    priced_work,
+    selection_efficiency,
+    selection_seconds,
+)
 from prunebench.selection.craig_by_class import craig_select
 from prunebench.selection.dynamic.glister import stochastic_greedy
 from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
@@ -87,20 +93,21 @@ def run_methods(args) -> list[dict]:
 
 
 def summarise(method: str, m: dict, n_test: int) -> dict:
-    """One run's per-selection row (evaluation covers the whole test set every epoch)."""
+    """One run's per-selection row, priced as the report prices it (report/efficiency.py)."""
     t, counts = m["time"], m["counts"]
-    selections = int(m["sampler"].get("selections") or 0)
-    evaluated = counts.get("evaluation_examples") or m["epochs"] * n_test
-    eval_s_per_example = t["evaluation"] / evaluated if evaluated else float("nan")
-    forward = counts["selection_forward_examples"] / max(selections, 1)
-    backward = counts["selection_backward_examples"] / max(selections, 1)
-    priced = (forward + 2 * backward) * eval_s_per_example
-    seconds = t["selection"] / max(selections, 1)
-    passes = sum(t.get(f"selection/{p}", 0.0) for p in PASS_PHASES[method]) / max(selections, 1)
-    return {"method": method, "selections": selections, "forward_per_selection": forward,
-            "backward_per_selection": backward, "eval_us_per_example": 1e6 * eval_s_per_example,
-            "priced_s": priced, "seconds": seconds, "passes_s": passes,
-            "algorithm_s": seconds - passes, "ratio": seconds / priced if priced else math.nan,
+    m = {**m, "n_test": n_test}
+    per = max(int(m["sampler"].get("selections") or 0), 1)
+    evaluated = evaluated_examples(m)
+    priced = priced_work(m)
+    seconds = selection_seconds(m)
+    passes = sum(t.get(f"selection/{p}", 0.0) for p in PASS_PHASES[method])
+    return {"method": method, "selections": int(m["sampler"].get("selections") or 0),
+            "forward_per_selection": counts["selection_forward_examples"] / per,
+            "backward_per_selection": counts["selection_backward_examples"] / per,
+            "eval_us_per_example": 1e6 * t["evaluation"] / evaluated if evaluated else math.nan,
+            "priced_s": priced / per if priced else math.nan, "seconds": seconds / per,
+            "passes_s": passes / per, "algorithm_s": (seconds - passes) / per,
+            "ratio": selection_efficiency(m) or math.nan,
             "selection_share": t["selection"] / (t["selection"] + t["training"]
                                                 + t["evaluation"])}
 
