@@ -12,10 +12,13 @@ arithmetic (common: two unchosen mutual nearest neighbours have equal gains).
 Fast and still exact:
 - Small problems (CREST's 20-100 points) build the distance matrix once and evaluate every
   gain each step with a few tensor ops and no host synchronisation.
-- Larger ones run Minoux's lazy greedy, vectorised: gains only shrink as S grows
-  (submodularity), so a gain computed at an earlier step bounds it now. A step re-evaluates
-  the candidates with the largest bounds, in batches that double, until no stale bound comes
-  within ``_BOUND_RTOL`` of the best exact gain; the pick is then the one full evaluation makes.
+- Larger ones run Minoux's lazy greedy: gains only shrink as S grows (submodularity), so a
+  gain computed at an earlier step bounds it now. A step re-evaluates the candidates with the
+  largest bounds, in batches that double, until no stale bound comes within ``_BOUND_RTOL`` of
+  the best exact gain; the pick is then the one full evaluation makes. Its gains are float32
+  terms summed in float64, so no summation order can move a pick. On a CPU a stored matrix
+  (n <= chunk_size) runs the same greedy compiled (``facility_location_compiled``): a torch
+  step there costs its control, not its arithmetic.
 
 Memory: if ``n <= chunk_size`` the n x n float32 matrix (at most ``chunk_size * n``) is stored;
 otherwise rows are recomputed in tiles of ``min(chunk_size, _TILE_ENTRIES / n)`` rows, held in
@@ -76,6 +79,10 @@ def greedy_facility_location(
             x.device.type != "cpu" or len(x) <= _EAGER_MAX_POINTS_CPU
         ):
             return _eager_greedy(distances.matrix, k)
+        if distances.matrix is not None:  # a CPU's stored matrix: the compiled lazy greedy
+            from .facility_location_compiled import lazy_greedy_stored
+
+            return lazy_greedy_stored(distances.matrix, k)
         return _lazy_greedy(distances, k, chunk_size)
 
 
@@ -256,13 +263,14 @@ def _eager_greedy(matrix: Tensor, k: int) -> tuple[Tensor, Tensor]:
 def _lazy_greedy(distances: _Distances, k: int, chunk_size: int) -> tuple[Tensor, Tensor]:
     """Minoux's lazy greedy with exact re-evaluation of stale bounds, in batches."""
     n, device = distances.n, distances.x.device
-    sums = distances.reduce_rows(torch.arange(n, device=device), lambda b: b.sum(dim=1))
+    sums = distances.reduce_rows(torch.arange(n, device=device),
+                                 lambda b: b.sum(dim=1, dtype=torch.float64))
     pick = int(_first_near_max(-sums))
     picks = [pick]
     nearest = distances.row(pick).clone()
     owner = torch.zeros(n, dtype=torch.long, device=device)
     # Upper bounds on the gains: +inf until first evaluated, -inf once chosen.
-    bound = torch.full((n,), math.inf, device=device)
+    bound = torch.full((n,), math.inf, dtype=torch.float64, device=device)
     bound[pick] = -math.inf
     for step in range(1, k):
         pick = _lazy_step(distances, nearest, bound, chunk_size)
@@ -279,7 +287,9 @@ def _lazy_step(distances: _Distances, nearest: Tensor, bound: Tensor, chunk_size
     best, batch = 0.0, _FIRST_BATCH
 
     def gains(block: Tensor) -> Tensor:  # sum_i max(0, m_i - d_ci) = -sum_i min(0, d_ci - m_i)
-        return block.sub_(nearest).clamp_max_(0.0).sum(dim=1).neg_()
+        # float32 terms, float64 sums: the summation order (tiles, vector width, a compiled
+        # loop) then moves a gain by ~1e-13, never across the 1e-5 tie tolerance
+        return block.sub_(nearest).clamp_max_(0.0).sum(dim=1, dtype=torch.float64).neg_()
 
     while True:
         # Stale bounds that might reach the best exact gain (or tie with it) are evaluated.

@@ -22,9 +22,9 @@ arithmetic remains: the batch's products come from ``baddbmm`` and the single pr
 ``addmm``, which can differ in the last float64 bit (measured: 13k of 980k entries); that
 changes a float32 distance only when the float64 value sits on a float32 rounding boundary
 (none seen in those 980k, nor in the tests' instances). Groups the single greedy would solve
-with its dense lazy path (more than 512 points on a CPU, at most ``chunk_size``) are solved
-together by ``facility_location_lazy.lazy_greedy_many`` (CRAIG's classes); groups above
-``chunk_size`` are handed to ``greedy_facility_location`` itself.
+with its lazy path (more than 512 points on a CPU, more than ``chunk_size`` elsewhere) are
+handed to ``greedy_facility_location`` itself, one at a time: on a CPU its compiled lazy
+greedy (``facility_location_compiled``) leaves nothing for batching to save (CRAIG's classes).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from .facility_location import (
     dissimilarity_,
     greedy_facility_location,
 )
-from .facility_location_lazy import lazy_greedy_many
 
 # Bytes per (point, point) entry of a stacked batch: the float64 products, the float32
 # distances and the float32 temporary a greedy step makes.
@@ -53,9 +52,6 @@ _BYTES_PER_ENTRY = 16
 # batches ran 2x slower than 4 MB ones); on a GPU large, as launches are what cost there.
 _BATCH_BYTES_CPU = 1 << 22
 _BATCH_BYTES_GPU = 1 << 28
-# Groups the CPU solves with the lazy greedy together (lazy_greedy_many) hold their float32
-# distance matrices at once, up to this many bytes (then the next ones).
-_LAZY_BYTES_CPU = 1 << 28
 
 
 def facility_location_by_group(
@@ -95,14 +91,11 @@ def facility_location_by_group(
     weights = torch.empty(sum(picks), dtype=torch.float32, device=x.device)
     eager_max = chunk_size if x.device.type != "cpu" else min(chunk_size, _EAGER_MAX_POINTS_CPU)
     shapes: dict[tuple[int, int], list[int]] = defaultdict(list)
-    lazy_together: list[int] = []
     with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
         for j, (size, count) in enumerate(zip(sizes, picks, strict=True)):
             if count == 0:
                 continue
-            if eager_max < size <= chunk_size and x.device.type == "cpu":
-                lazy_together.append(j)  # the single greedy's dense lazy path, many at once
-            elif size > eager_max:  # the single greedy's (chunked) lazy path: use it
+            if size > eager_max:  # the single greedy's lazy path (compiled on a CPU): use it
                 members = order[starts[j]:starts[j] + size]
                 chosen, counts = greedy_facility_location(x[members], count,
                                                           chunk_size=chunk_size,
@@ -111,13 +104,6 @@ def facility_location_by_group(
                 weights[slots[j]:slots[j] + count] = counts
             else:
                 shapes[(size, count)].append(j)
-        for batch in _batches_within(lazy_together, sizes, max(max_bytes, _LAZY_BYTES_CPU)):
-            members = [order[starts[j]:starts[j] + sizes[j]] for j in batch]
-            solved = lazy_greedy_many([x[m].to(torch.float64) for m in members],
-                                      [picks[j] for j in batch], chunk_size)
-            for j, m, (chosen, counts) in zip(batch, members, solved, strict=True):
-                indices[slots[j]:slots[j] + picks[j]] = m[chosen]
-                weights[slots[j]:slots[j] + picks[j]] = counts
         for (size, count), members_of in shapes.items():
             group_bytes = _BYTES_PER_ENTRY * size * size + 8 * size * x.shape[1]
             per_batch = max(1, max_bytes // group_bytes)
@@ -132,20 +118,6 @@ def facility_location_by_group(
                 indices[out] = torch.gather(members, 1, chosen)
                 weights[out] = counts
     return indices, weights
-
-
-def _batches_within(groups: list[int], sizes: list[int], max_bytes: int) -> list[list[int]]:
-    """Consecutive runs of `groups` whose float32 distance matrices (plus their float64
-    products, while built) fit in max_bytes together; a group larger than that runs alone."""
-    batches, current, used = [], [], 0
-    for j in groups:
-        need = 4 * sizes[j] ** 2
-        if current and used + need > max_bytes:
-            batches.append(current)
-            current, used = [], 0
-        current.append(j)
-        used += need
-    return batches + ([current] if current else [])
 
 
 def _validated_groups(groups: Tensor, n: int, device: torch.device) -> Tensor:
