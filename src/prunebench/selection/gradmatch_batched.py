@@ -1,4 +1,5 @@
-"""GradMatch's selection with every class's OMP in one batched solver (`omp_batched`).
+"""GradMatch's selection: every class's OMP compiled on a CPU (`omp_compiled`, float64), in
+one batched solver elsewhere (`omp_batched`); GradMatchPB's one OMP in the batched solver.
 
 Drop-in for `GradMatchSampler._select_per_class` and `_select_batches`: the same inputs (what
 those methods read from the sampler, passed explicitly) and the same outputs, including the
@@ -15,7 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .omp import OmpResult
 from .omp_batched import StackedDense, StackedLastLayer, batched_nonnegative_omp
+from .omp_compiled import last_layer_omp
 
 
 @dataclass
@@ -37,6 +40,31 @@ def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
     device = errors.device
     classes = [(label, quota) for label, quota in quotas.items() if quota > 0]
     members = [torch.from_numpy(np.flatnonzero(labels_np == label)) for label, _ in classes]
+    if device.type == "cpu":
+        results = [last_layer_omp(errors[m][:, label:label + 1] if class_row_only else errors[m],
+                                  features[m], quota, lam, tol)
+                   for (label, quota), m in zip(classes, members, strict=True)]
+    else:
+        results = _stacked_omps(errors, features, classes, members, lam, tol, class_row_only)
+    parts, weights, picked_total, filled_total = [], [], 0, 0
+    for (_, quota), m, result in zip(classes, members, results, strict=True):
+        picked, w, filled = fill_at_random(result.indices.cpu(), result.weights.cpu(), len(m),
+                                           quota, generator)
+        picked_total += len(result.indices)
+        filled_total += filled
+        parts.append(m[picked])
+        weights.append(w)
+    if not parts:
+        return GradMatchSelection(torch.zeros(0, dtype=torch.long), torch.zeros(0), 0, 0)
+    return GradMatchSelection(torch.cat(parts), torch.cat(weights).float(), picked_total,
+                              filled_total)
+
+
+def _stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int]],
+                  members: list[Tensor], lam: float, tol: float, class_row_only: bool
+                  ) -> list[OmpResult]:
+    """Every class's OMP in one batched solver (a GPU's path)."""
+    device = errors.device
     sizes = [len(m) for m in members]
     width = max(sizes, default=0)
     index = torch.zeros(len(classes), width, dtype=torch.long)
@@ -50,20 +78,8 @@ def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
         label_t = torch.tensor([label for label, _ in classes], device=device)
         e = torch.gather(e, 2, label_t.view(-1, 1, 1).expand(-1, width, 1))
     h = features[index] * real
-    results = batched_nonnegative_omp(StackedLastLayer(e, h, sizes), sizes,
-                                      [quota for _, quota in classes], lam, tol)
-    parts, weights, picked_total, filled_total = [], [], 0, 0
-    for (_, quota), m, result in zip(classes, members, results, strict=True):
-        picked, w, filled = fill_at_random(result.indices.cpu(), result.weights.cpu(), len(m),
-                                           quota, generator)
-        picked_total += len(result.indices)
-        filled_total += filled
-        parts.append(m[picked])
-        weights.append(w)
-    if not parts:
-        return GradMatchSelection(torch.zeros(0, dtype=torch.long), torch.zeros(0), 0, 0)
-    return GradMatchSelection(torch.cat(parts), torch.cat(weights).float(), picked_total,
-                              filled_total)
+    return batched_nonnegative_omp(StackedLastLayer(e, h, sizes), sizes,
+                                   [quota for _, quota in classes], lam, tol)
 
 
 def gradmatch_select_batches(batch_rows: Tensor, batches: list[Tensor], n_budget: int,

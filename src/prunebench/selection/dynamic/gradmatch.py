@@ -13,6 +13,9 @@ one vector per mini-batch of a fixed random partition of the training set (the m
 members' vectors), OMP over all of them for ceil(f * N / B) batches, each batch's weight given
 to all its members, random unpicked batches filling a short answer.
 
+On a CPU each class's OMP runs compiled and in float64 (`selection/omp_compiled.py`), on a GPU
+all classes in one batched solver (`selection/omp_batched.py`).
+
 Training takes shuffled passes over the selection; each batch's weights are rescaled to mean 1
 within the batch, so the loop's mean(w * l) equals CORDS's per-batch loss
 sum(w l) / sum(w) exactly. selected.npz keeps the raw OMP weights.
@@ -28,6 +31,7 @@ from torch import Tensor
 from ...options import option
 from ...train.samplers import Batch, SamplerSetup, StepContext
 from ..gradmatch_batched import gradmatch_select_batches, gradmatch_select_per_class
+from ..omp_compiled import warm_up
 from .last_layer import batch_mean_gradients
 from .periodic import Choice, PeriodicSelection, SelectionInputs
 
@@ -64,6 +68,8 @@ class GradMatchSampler(PeriodicSelection):
         # atoms OMP picked and atoms filled at random (examples; mini-batches with per_batch)
         self.omp_picked = 0
         self.random_filled = 0
+        if setup.labels.device.type == "cpu" and not self.options.per_batch:
+            warm_up()  # the compiled OMP's code loads before any timer runs
 
     def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
         # every class's OMP (or GradMatchPB's one) in one batched solver (gradmatch_batched.py)
