@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from prunebench.selection.dynamic.glister import stochastic_greedy, validation_gradient
-from prunebench.selection.glister_greedy import _validation_gradient, glister_greedy
+from prunebench.selection.glister_greedy import (
+    _draw_positions,
+    _tensor_loop,
+    _validation_gradient,
+    glister_greedy,
+)
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -64,3 +69,19 @@ def test_k_zero_gives_no_picks():
     grads, val_logits, val_labels = problem(0, 10, 5, classes=3)
     assert glister_greedy(grads, val_logits, val_labels, 0, 0.1, 0.01,
                           np.random.default_rng(0)).tolist() == []
+
+
+@pytest.mark.parametrize(("seed", "n", "k", "eta"), [(0, 500, 50, 0.1), (2, 200, 150, 0.05)])
+def test_the_tensor_loop_a_gpu_runs_picks_as_the_compiled_one_on_a_cpu(seed, n, k, eta):
+    """On a CPU glister_greedy runs compiled; the tensor loop (a GPU's path) is run here on
+    the CPU too, from the same drawn samples, and must pick the same."""
+    grads, val_logits, val_labels = problem(seed, n, n // 5 + 3, classes=10)
+    sample = min(n, int(np.ceil(n / k * np.log(100))))
+    positions, valid = _draw_positions(n, k, sample, np.random.default_rng(seed), grads.device)
+    z = val_logits.double()
+    exp_logits = torch.exp(z - z.max(1, keepdim=True).values)
+    onehot_mean = torch.nn.functional.one_hot(val_labels, 10).double().mean(0)
+    looped = _tensor_loop(grads, exp_logits, onehot_mean, k, eta, positions, valid)
+    compiled = glister_greedy(grads, val_logits, val_labels, k, eta, 0.01,
+                              np.random.default_rng(seed))
+    assert looped.tolist() == compiled.tolist()

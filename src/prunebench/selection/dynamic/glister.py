@@ -34,6 +34,7 @@ from torch import Tensor
 from ...logit_gradients import softmax_error
 from ...options import option
 from ...train.samplers import SamplerSetup, StepContext
+from ..glister_compiled import warm_up
 from ..glister_greedy import glister_greedy
 from .draws import stratified_draw
 from .periodic import Choice, PeriodicSelection, SelectionInputs
@@ -97,6 +98,8 @@ class GlisterSampler(PeriodicSelection):
         is_candidate[self.val_indices] = False
         super().__init__(setup, pool=torch.nonzero(is_candidate).flatten())
         self.k = min(setup.n_budget, len(self.candidates))
+        if setup.labels.device.type == "cpu":
+            warm_up()  # the compiled greedy's code loads before any timer runs
 
     @property
     def candidates(self) -> Tensor:
