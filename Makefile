@@ -45,7 +45,7 @@ dry-run: setup
 # Refresh requirements.lock from the current venv (after changing a pin on purpose).
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable \
-		| grep -v -i -E '^(pytest|ruff|iniconfig|pluggy|snakefmt|black|mypy.extensions|pathspec|pytokens|shfmt-py)==' \
+		| grep -v -i -E '^(pytest|ruff|iniconfig|pluggy|snakefmt|black|mypy.extensions|pathspec|pytokens|shfmt-py|apricot-select|submodlib-py|nose)==' \
 		> requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
