@@ -15,12 +15,13 @@ selection efficiency; 1.0 is the limit). CREST's work varies between selections;
 the mean.
 
 Part 2 (`kernels`): the selection algorithms alone on CIFAR-10-shaped random inputs (50,000
-examples, ResNet-20's last layer: 64-d features, 10 classes, f = 0.1): per-class loops of the
-torch solvers against what the samplers run (craig_select, gradmatch_select_per_class /
-gradmatch_select_batches, glister_greedy; on a CPU CRAIG's and GradMatch's classes run
-compiled), seconds, speedup, whether the picks agree and the largest relative difference of
-the weights (OMP's are float64 solves of ill-conditioned ridge systems, so different
-summation orders move them in the last digits at 500 picks a class).
+examples, ResNet-20's last layer: 64-d features, 10 classes, f = 0.1): per-class loops
+(`greedy_facility_location` at its default chunk, whose 5,000-point classes then take the torch
+lazy greedy; the torch OMP; the one-pick-at-a-time GLISTER) against what the samplers run
+(craig_select, gradmatch_select_per_class / gradmatch_select_batches, glister_greedy; on a CPU
+the compiled loops), seconds, speedup, whether the picks agree and the largest relative
+difference of the weights (OMP's are float64 solves of ill-conditioned ridge systems, so
+different summation orders move them in the last digits at 500 picks a class).
 
 Times on a shared machine are only comparable within one run of this script. Writes
 benchmarks/out/selection_limits_runs.csv and selection_limits_kernels.csv.

@@ -10,6 +10,7 @@ import torch
 
 from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
 from prunebench.selection.gradmatch_batched import (
+    _stacked_omps,
     fill_at_random,
     gradmatch_select_batches,
     gradmatch_select_per_class,
@@ -144,3 +145,25 @@ def test_per_batch_selection_equals_the_single_omp():
     sizes = torch.tensor([len(m) for m in members])
     torch.testing.assert_close(got.weights, torch.repeat_interleave(w, sizes).float())
     assert (got.omp_picked, got.random_filled) == (len(result.indices), filled)
+
+
+@pytest.mark.parametrize(("class_row_only", "lam", "tol"), [(False, 0.5, 1e-100),
+                                                            (True, 0.5, 0.3)])
+def test_the_stacked_path_a_gpu_runs_equals_the_per_class_loop_on_a_cpu(class_row_only, lam,
+                                                                          tol):
+    """`_stacked_omps` (every class in one batched solver, a GPU's path) run on the CPU in
+    float64, where rounding cannot flip an argmax, against the per-class torch loop."""
+    errors, features, labels = last_layer_problem(0, 600, 6, 8)
+    errors, features = errors.double(), features.double()
+    counts = torch.bincount(labels, minlength=6).tolist()
+    classes = [(c, round(0.1 * counts[c])) for c in range(6)]
+    members = [torch.nonzero(labels == c).flatten() for c, _ in classes]
+    got = _stacked_omps(errors, features, classes, members, lam, tol, class_row_only)
+    for (label, quota), m, result in zip(classes, members, got, strict=True):
+        atoms = LastLayerGradients(errors[m], features[m])
+        if class_row_only:
+            atoms = atoms.restrict_to_class_row(label)
+        expected = nonnegative_omp(atoms, quota, lam, tol)
+        assert result.indices.tolist() == expected.indices.tolist()
+        assert result.picks == expected.picks
+        torch.testing.assert_close(result.weights, expected.weights, rtol=1e-9, atol=0)

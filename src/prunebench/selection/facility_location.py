@@ -80,6 +80,8 @@ def greedy_facility_location(
         ):
             return _eager_greedy(distances.matrix, k)
         if distances.matrix is not None:  # a CPU's stored matrix: the compiled lazy greedy
+            # (imported here: numba loads only in the jobs that need it, not in CREST's, whose
+            # small problems are eager; and the compiled module reads this one's tolerances)
             from .facility_location_compiled import lazy_greedy_stored
 
             return lazy_greedy_stored(distances.matrix, k)

@@ -63,7 +63,7 @@ def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
 def _stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int]],
                   members: list[Tensor], lam: float, tol: float, class_row_only: bool
                   ) -> list[OmpResult]:
-    """Every class's OMP in one batched solver (a GPU's path)."""
+    """Every class's OMP in one batched solver (a GPU's path; tests run it on a CPU too)."""
     device = errors.device
     sizes = [len(m) for m in members]
     width = max(sizes, default=0)
@@ -78,7 +78,7 @@ def _stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int
         label_t = torch.tensor([label for label, _ in classes], device=device)
         e = torch.gather(e, 2, label_t.view(-1, 1, 1).expand(-1, width, 1))
     h = features[index] * real
-    return batched_nonnegative_omp(StackedLastLayer(e, h, sizes), sizes,
+    return batched_nonnegative_omp(StackedLastLayer(e, h), sizes,
                                    [quota for _, quota in classes], lam, tol)
 
 

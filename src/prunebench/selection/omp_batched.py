@@ -49,29 +49,15 @@ class StackedAtoms(Protocol):
 class StackedLastLayer:
     """Last-layer gradients [e, vec(e h^T)] of G groups, factored (see `dynamic.last_layer`):
     errors (G, n, C) and features (G, n, D), zero rows as padding; targets are the row sums.
+    Batched products (a GPU's path: a CPU runs each class's OMP compiled, `omp_compiled`)."""
 
-    With `sizes` (real rows per group) on a CPU, every product is computed per group with
-    `LastLayerGradients`' own expressions on the unpadded rows, so the float32 inner products
-    are bit for bit the looped solver's (OMP's argmax over thousands of float32-rounded
-    correlations otherwise flips at near-ties); elsewhere batched."""
-
-    def __init__(self, errors: Tensor, features: Tensor, sizes: list[int] | None = None):
+    def __init__(self, errors: Tensor, features: Tensor):
         self.errors, self.features = errors, features
-        self.sizes = sizes if errors.device.type == "cpu" else None
         self.error_sums = errors.sum(1)  # (G, C)
         self.moments = errors.transpose(1, 2) @ features  # (G, C, D) = E^T H
-        if self.sizes is not None:
-            for g, n_g in enumerate(self.sizes):
-                e = errors[g, :n_g]
-                self.error_sums[g] = e.sum(0)
-                self.moments[g] = e.T @ features[g, :n_g]
 
     def products(self) -> Tensor:
         e, h = self.errors, self.features
-        if self.sizes is not None:
-            return _per_group(self.sizes, e.shape[:2], lambda g, n_g: (
-                e[g, :n_g] @ self.error_sums[g]
-                + ((e[g, :n_g] @ self.moments[g]) * h[g, :n_g]).sum(1)))
         return (e @ self.error_sums.unsqueeze(2))[..., 0] + ((e @ self.moments) * h).sum(2)
 
     def target_sq_norms(self) -> Tensor:
@@ -80,19 +66,15 @@ class StackedLastLayer:
 
     def columns(self, idx: Tensor) -> Tensor:
         e, h = self.errors, self.features
-        if self.sizes is not None:
-            def column(g: int, n_g: int) -> Tensor:
-                j = idx[g:g + 1]
-                return ((e[g, :n_g] @ e[g][j].T)
-                        * (1.0 + h[g, :n_g] @ h[g][j].T))[:, 0]
-            return _per_group(self.sizes, e.shape[:2], column)
         g = torch.arange(len(idx), device=idx.device)
         return (e @ e[g, idx].unsqueeze(2))[..., 0] * (1.0 + (h @ h[g, idx].unsqueeze(2))[..., 0])
 
 
 class StackedDense:
     """Explicit atoms (G, n, d), targets (G, d) (default: the row sums); with `sizes` on a CPU
-    computed per group as `DenseAtoms` computes them (see StackedLastLayer)."""
+    computed per group as `DenseAtoms` computes them, so the float32 inner products are bit for
+    bit the looped solver's (OMP's argmax over float32-rounded correlations otherwise flips at
+    near-ties); elsewhere batched."""
 
     def __init__(self, matrix: Tensor, target: Tensor | None = None,
                  sizes: list[int] | None = None):

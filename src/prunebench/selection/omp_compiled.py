@@ -66,11 +66,18 @@ def _column(e, h, j, out):
 
 
 @njit(cache=True, nogil=True)
-def _solve(chol, k, rhs):
-    """x with (L L^T) x = rhs, L = chol[:k, :k] lower-triangular (forward, then back)."""
+def _forward(chol, k, rhs):
+    """y with L y = rhs, L = chol[:k, :k] lower-triangular."""
     y = np.empty(k)
     for a in range(k):
         y[a] = (rhs[a] - _dot(chol[a, :a], y[:a])) / chol[a, a]
+    return y
+
+
+@njit(cache=True, nogil=True)
+def _solve(chol, k, rhs):
+    """x with (L L^T) x = rhs, L = chol[:k, :k] lower-triangular (forward, then back)."""
+    y = _forward(chol, k, rhs)
     x = np.empty(k)
     for a in range(k - 1, -1, -1):
         total = y[a]
@@ -119,9 +126,7 @@ def _omp(e, h, budget, lam, tol):
         cross = np.empty(k)
         for a in range(k):
             cross[a] = column[support[a]]
-        row = np.empty(k)  # L row = cross, forward substitution
-        for a in range(k):
-            row[a] = (cross[a] - _dot(chol[a, :a], row[:a])) / chol[a, a]
+        row = _forward(chol, k, cross)
         diagonal = column[j] + lam
         pivot = diagonal - _dot(row, row)
         if not pivot > 1e-12 * max(abs(diagonal), 1e-300):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...options import option
-from ...train.samplers import SamplerSetup, StepContext
+from ...train.samplers import StepContext
 from ..craig_by_class import craig_select
 from ..facility_location_compiled import warm_up
 from .passes import normalise_weights
@@ -31,11 +31,7 @@ class CraigOptions:
 class CraigSampler(PeriodicSelection):
     Options = CraigOptions
     choose_phase = "selection/facility_location"
-
-    def __init__(self, setup: SamplerSetup):
-        super().__init__(setup)
-        if setup.labels.device.type == "cpu":  # the compiled greedy's code loads before any
-            warm_up()  # timer runs (the first selection would otherwise pay ~0.4 s for it)
+    compiled = (warm_up,)
 
     def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
         # every class's facility location in one batched call (selection/craig_by_class.py)

@@ -58,6 +58,9 @@ class PeriodicSelection(BaseSampler):
     proxy_phase = "selection/proxy"  # the timer of the forward and the error vectors
     choose_phase = "selection/choose"  # the timer of `choose`; each method names its own
     needs_features = False  # True: SelectionInputs.features holds the penultimate features
+    # warm_up functions of the compiled kernels `choose` runs on a CPU: called when the sampler
+    # is built, so their machine code loads before any timer runs
+    compiled: tuple = ()
     state_keys: tuple[str, ...] = ()  # a method's own attributes that checkpoints keep
 
     def __init__(self, setup: SamplerSetup, pool: Tensor | None = None):
@@ -72,6 +75,9 @@ class PeriodicSelection(BaseSampler):
         self.passes = WeightedPasses(setup.batch_size, setup.generator)
         self.records: list[SelectionRecord] = []
         self.forward_examples = 0
+        if setup.labels.device.type == "cpu":
+            for warm_up in self.compiled:
+                warm_up()
 
     @property
     def pool_size(self) -> int:
