@@ -51,3 +51,28 @@ def test_compiled_training_follows_eager(tmp_path, digits_dir, device, mode, fir
                                                                      c[key])
         assert abs(c["test_acc"] - e["test_acc"]) <= acc_points, (e["epoch"], e, c)
     assert compiled[-1]["test_acc"] > 0.9  # both learned, not both stuck
+
+
+def test_crest_curvature_under_a_compiled_model_is_the_eager_one():
+    """CREST's Hessian-vector products differentiate twice, which a compiled graph refuses
+    ("compiled with non-empty donated buffers"); they run through the model's eager call, so
+    a run with speed.compile gets exactly the eager model's gradient and curvature."""
+    from prunebench.models import build_model
+    from prunebench.selection.dynamic.crest_quadratic import batch_gradient_and_curvature
+
+    torch.manual_seed(0)
+    model = build_model("digits_cnn", (1, 8, 8), 10)
+    x, y, w = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,)), torch.rand(32)
+
+    def curvature():
+        return batch_gradient_and_curvature(model, x, y, w, probes=2,
+                                            generator=torch.Generator().manual_seed(1))
+
+    eager = curvature()
+    model.compile()
+    counters.clear()
+    model(x).sum().backward()  # a compiled training step's forward and backward
+    assert counters["stats"]["unique_graphs"] > 0
+    compiled = curvature()
+    for a, b in zip(eager, compiled, strict=True):
+        assert torch.equal(a, b)

@@ -4,7 +4,7 @@ Scores that need the penultimate features (``grand_last``) or the last layer (CR
 gradient proxy) rely on this split instead of reaching into model internals.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from torch import Tensor, nn
@@ -22,6 +22,14 @@ def module_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
     finally:
         for module, was_training in modes:
             module.training = was_training
+
+
+def eager_call(model: nn.Module) -> Callable[..., Tensor]:
+    """The model's own call, without the compiled graph `speed.compile` (nn.Module.compile)
+    puts in front of it: same module, hooks and parameters. For double backward
+    (create_graph=True, CREST's Hessian-vector products), which a compiled graph refuses (its
+    backward donates its buffers), and which would gain nothing from it."""
+    return model._call_impl
 
 
 def eval_mode(model: nn.Module):
