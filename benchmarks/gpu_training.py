@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 import time
 
 import torch
@@ -31,6 +32,7 @@ from torch.nn import functional as F
 
 from prunebench.data.tensors import TensorData
 from prunebench.models import build_model
+from prunebench.ops import Speed
 from prunebench.scores import el2n_scores, grand_scores
 from prunebench.train.setup import apply_speed
 
@@ -56,7 +58,7 @@ def train_rate(model_name: str, data: TensorData, device: torch.device, *, bf16:
     data.memory_format = torch.contiguous_format
     torch.manual_seed(0)
     model = build_model(model_name, (3, 32, 32), 10).to(device)
-    apply_speed(model, data, device, {"channels_last": channels_last, "compile": compile_model})
+    apply_speed(model, data, device, Speed(channels_last=channels_last, compile=compile_model))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
     order = torch.Generator().manual_seed(1)
     augment = torch.Generator(device=device).manual_seed(2)
@@ -88,7 +90,7 @@ def scoring_rates(model_name: str, data: TensorData, device: torch.device, *, ex
     data.memory_format = torch.contiguous_format
     torch.manual_seed(0)
     model = build_model(model_name, (3, 32, 32), 10).to(device)
-    apply_speed(model, data, device, {"channels_last": True, "compile": False})
+    apply_speed(model, data, device, Speed(channels_last=True, compile=False))
     subset = torch.arange(examples, device=device)
     rates = []
     for score in (el2n_scores, grand_scores):
@@ -109,6 +111,8 @@ def main() -> None:
     parser.add_argument("--score-examples", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="few steps (default on the CPU)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+    parser.add_argument("--variants", nargs="+", help="only these variants (default: all)")
+    parser.add_argument("--no-scoring", action="store_true", help="skip the scoring rates")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(args.threads)
@@ -124,6 +128,12 @@ def main() -> None:
     else:
         name = f"CPU, {args.threads} thread(s)"
         variants = [("fp32", False, False, False), ("fp32+compile", False, False, True)]
+    if args.variants:
+        unknown = set(args.variants) - {v[0] for v in variants}
+        if unknown:
+            sys.exit(f"unknown --variants {sorted(unknown)}; on this device: "
+                     f"{[v[0] for v in variants]}")
+        variants = [v for v in variants if v[0] in args.variants]
     data = cifar_like(max(score_examples, 4 * args.batch_size), device)
     print(f"# {name}, torch {torch.__version__}, batch {args.batch_size}, {steps} timed steps "
           f"per variant, CIFAR-shaped data on the device")
@@ -138,6 +148,8 @@ def main() -> None:
                               steps=steps, warmup=3 if quick else 30)
             base = base or rate
             print(f"{model_name:<9} {label:<19} {rate:>12,.0f} {rate / base:>7.2f}x", flush=True)
+    if args.no_scoring:
+        return
     print()
     header = f"{'model':<9} {'EL2N ex/s':>12} {'GraNd ex/s':>12} {'examples':>9}"
     print(header)
