@@ -118,9 +118,9 @@ cifar10)
       --concurrency-epochs 2
     keep "$WORK/full-$mode/gpu_dag.json" "dag_full_$mode.json"
   done
-  # the GPU cases only (CPU cases run in CI): ids with cuda, test_gpu.py, GPU-named tests
+  # the GPU cases only (the CPU ones run in CI): ids with cuda, test_gpu.py, GPU-named tests
   step tests 150 $PY -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
-    -k "cuda or gpu or compiled_training"
+    -k "(cuda or gpu or compiled_training) and not cpu-inductor"
   ;;
 paper)
   for dataset in cifar100 tinyimagenet snli; do

@@ -49,5 +49,5 @@ for pin in "${wanted[@]}"; do  # a pure-Python package published as an sdist onl
     --implementation cp "${platforms[@]}" -d "$OUT" "$pin" 2>/dev/null \
     || python3 -m pip wheel -q --no-deps -w "$OUT" "$pin"
 done
-.venv/bin/python benchmarks/random_datasets.py "$OUT/minilm"
+${PYTHON:-.venv/bin/python} benchmarks/random_datasets.py "$OUT/minilm"
 du -sh "$OUT"
