@@ -11,8 +11,10 @@
 #
 #   bash benchmarks/gpu_wheels.sh                      # here: the wheels that machine lacks
 #   bash benchmarks/gpu_session.sh cifar10 --smoke     # here: every step, toy sizes, CPU
-#   bash benchmarks/gpu_session.sh cifar10             # there (carry .whl)
-#   bash benchmarks/gpu_session.sh paper               # there, the next call
+#   GPU_SESSION_BUDGET=400 bash benchmarks/gpu_session.sh cifar10   # there (carry .whl)
+#   GPU_SESSION_BUDGET=320 bash benchmarks/gpu_session.sh paper     # there, the next call
+# (budgets that fit both parts, the machine's start included, into one 15-minute lease; give
+# each call a timeout_s about 60 s above its budget)
 #
 # cifar10: the CIFAR-10 grid at 20 epochs through Snakemake, jobs compiled (`--compile`, default
 #          reduce-overhead: CUDA graphs), 4 to the GPU as the gpu profile packs them: per job
