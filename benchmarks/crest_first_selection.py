@@ -20,9 +20,7 @@ later median s, and the run's selection sub-phases (totals).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,13 +33,13 @@ SETTINGS = ("jobs", "no-autotune", "warm")
 
 def run_once(workdir: Path, dataset: str, epochs: int, out: Path) -> dict:
     """One CREST training run of the gpu_dag grid's config; its selection timings."""
+    from gpu_dag import SCHEMA, selection_summary
+
     from prunebench.config import read_config_file
     from prunebench.plan import ExperimentPlan
     from prunebench.train.run import run_training
 
-    root = Path(__file__).resolve().parents[1]
-    config = read_config_file(str(workdir / f"{dataset}-gpu.yaml"),
-                              str(root / "workflow/schemas/config.schema.yaml"))
+    config = read_config_file(str(workdir / f"{dataset}-gpu.yaml"), str(SCHEMA))
     config["datasets"][dataset]["epochs"] = epochs
     plan = ExperimentPlan(config)
     job = plan.train_spec(dataset, "crest", 0.1)
@@ -49,10 +47,9 @@ def run_once(workdir: Path, dataset: str, epochs: int, out: Path) -> dict:
     ops = replace(ops, wandb={"mode": "disabled"}, speed=replace(ops.speed, compile=False))
     metrics = run_training(job, ops, data_dir=workdir / plan.data_dir(dataset), seed=0,
                            out_dir=out)
-    with open(out / "selections.csv") as fh:
-        seconds = [float(row["selection_s"]) for row in csv.DictReader(fh)]
-    return {"selections": len(seconds), "first_s": seconds[0] if seconds else None,
-            "later_median_s": statistics.median(seconds[1:]) if len(seconds) > 1 else None,
+    summary = selection_summary(out)
+    return {"selections": summary["selections"], "first_s": summary["first_selection_s"],
+            "later_median_s": summary["later_selection_median_s"],
             "selection_s": metrics["time"].get("selection"),
             "sub_phases": {k: round(v, 3) for k, v in metrics["time"].items() if "/" in k},
             "hardware": metrics["hardware"]}

@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +43,7 @@ from prunebench.config import read_config_file
 from prunebench.data import prepare_dataset
 from prunebench.plan import ExperimentPlan
 from prunebench.report.efficiency import priced_work, selection_efficiency
+from prunebench.report.selections import read_selection_log, selection_run_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -149,8 +150,6 @@ def run_rows(workdir: Path, config_path: Path, n_test: int) -> list[dict]:
         job = job_seconds(tsv)
         phases = {name: metrics["time"].get(name, 0.0) for name in PHASES}
         inside = metrics["wall_time_s"]
-        with open(path.parent / "selections.csv") as fh:
-            seconds = [float(row["selection_s"]) for row in csv.DictReader(fh)]
         rows.append({
             "method": run.method, "fraction": metrics["fraction"], "seed": metrics["seed"],
             "epochs": metrics["epochs"], "job_s": job, "start_up_s": job - inside,
@@ -160,16 +159,29 @@ def run_rows(workdir: Path, config_path: Path, n_test: int) -> list[dict]:
             "selection_efficiency": selection_efficiency(metrics),
             "priced_selection_work_s": priced_work(metrics),
             "gpu_peak_memory_mb": metrics.get("gpu_peak_memory_mb"),
-            "selections": len(seconds), "first_selection_s": seconds[0] if seconds else None,
-            "later_selection_median_s": statistics.median(seconds[1:])
-            if len(seconds) > 1 else None,
-            "steps": metrics["steps"],
+            **selection_summary(path.parent), "steps": metrics["steps"],
             "checks_failed": (metrics.get("sampler") or {}).get("checks_failed"),
             "sub_phases": {k: v for k, v in metrics["time"].items() if "/" in k},
             "test_acc": metrics["test_acc"], "hardware": metrics["hardware"],
             "torch": metrics["torch"],
         })
     return rows
+
+
+def selection_summary(run_dir: Path) -> dict:
+    """A run's selections as the report counts them (report.selections): how many, the first's
+    seconds, the median of the later ones', and CREST's mean check interval."""
+    log = read_selection_log(run_dir)
+    if log is None or log[0].empty:  # a static method, or a dynamic run that never selected
+        return {"selections": 0, "first_selection_s": None, "later_selection_median_s": None,
+                "mean_check_interval": None}
+    table = log[0].assign(method="", fraction=0.0, seed=0)
+    row = selection_run_table(table, None).iloc[0]
+    later = row["seconds_later_median"]
+    interval = table["check_interval"].mean() if "check_interval" in table else None
+    return {"selections": int(row["selections"]), "first_selection_s": row["seconds_first"],
+            "later_selection_median_s": None if math.isnan(later) else later,
+            "mean_check_interval": interval}
 
 
 def _cell(value, spec: str) -> str:
@@ -179,8 +191,8 @@ def _cell(value, spec: str) -> str:
 def print_jobs(rows: list[dict]) -> None:
     print("| method | f | seed | job s | start-up s | set-up s | training s | selection s | "
           "evaluation s | train img/s | selection share | selection efficiency | GPU MB | "
-          "selections | first / later median s |")
-    print("| --- " * 15 + "|")
+          "selections | first / later median s | mean interval |")
+    print("| --- " * 16 + "|")
     for r in rows:
         later = _cell(r["later_selection_median_s"], ".2f")
         print(f"| {r['method']} | {r['fraction']:g} | {r['seed']} | {r['job_s']:.1f} | "
@@ -189,7 +201,8 @@ def print_jobs(rows: list[dict]) -> None:
               f"{r['train_img_per_s']:,.0f} | {100 * r['selection_share']:.0f}% | "
               f"{_cell(r['selection_efficiency'], '.2f')} | "
               f"{_cell(r['gpu_peak_memory_mb'], ',.0f')} | {r['selections']} | "
-              f"{_cell(r['first_selection_s'], '.2f')} / {later} |")
+              f"{_cell(r['first_selection_s'], '.2f')} / {later} | "
+              f"{_cell(r['mean_check_interval'], '.1f')} |")
 
 
 def concurrency(workdir: Path, args, slots: int) -> dict:

