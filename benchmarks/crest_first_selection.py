@@ -33,13 +33,13 @@ SETTINGS = ("jobs", "no-autotune", "warm")
 
 def run_once(workdir: Path, dataset: str, epochs: int, out: Path) -> dict:
     """One CREST training run of the gpu_dag grid's config; its selection timings."""
-    from gpu_dag import SCHEMA, selection_summary
+    from gpu_dag import SCHEMA, grid_config, selection_summary
 
     from prunebench.config import read_config_file
     from prunebench.plan import ExperimentPlan
     from prunebench.train.run import run_training
 
-    config = read_config_file(str(workdir / f"{dataset}-gpu.yaml"), str(SCHEMA))
+    config = read_config_file(str(grid_config(workdir, dataset)), str(SCHEMA))
     config["datasets"][dataset]["epochs"] = epochs
     plan = ExperimentPlan(config)
     job = plan.train_spec(dataset, "crest", 0.1)

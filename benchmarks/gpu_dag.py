@@ -50,6 +50,11 @@ SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 PHASES = ("training", "selection", "evaluation")
 
 
+def grid_config(workdir: Path, dataset: str) -> Path:
+    """The grid's config file in a work dir (its experiment name is the file's stem)."""
+    return workdir / f"{dataset}-gpu.yaml"
+
+
 def write_config(path: Path, args, *, experiment: str, epochs: int, seeds: list[int],
                  methods: list[str] | None = None) -> Path:
     """experiments/<dataset>.yaml with the epochs, seeds, device, speed.compile (and methods)
@@ -264,8 +269,8 @@ def main() -> None:
     if workdir.exists() and any(workdir.iterdir()):
         sys.exit(f"{workdir} is not empty: give a fresh --workdir (every job must run)")
     workdir.mkdir(parents=True, exist_ok=True)
-    experiment = f"{args.dataset}-gpu"
-    config = write_config(workdir / f"{experiment}.yaml", args, experiment=experiment,
+    config = grid_config(workdir, args.dataset)
+    config = write_config(config, args, experiment=config.stem,
                           epochs=args.epochs, seeds=list(range(args.seeds)),
                           methods=args.methods)
     out = {"args": vars(args), "prepare_s": prepare(workdir, config, args), "concurrency": []}
