@@ -56,6 +56,8 @@ def train_rate(model_name: str, data: TensorData, device: torch.device, *, bf16:
                warmup: int) -> float:
     """Images/s of augmented SGD steps, measured after `warmup` untimed steps."""
     data.memory_format = torch.contiguous_format
+    if compile_model:  # every nn.Module.compile compiles one code object (Module._call_impl):
+        torch._dynamo.reset()  # past dynamo's recompile limit a later variant would run eager
     torch.manual_seed(0)
     model = build_model(model_name, (3, 32, 32), 10).to(device)
     apply_speed(model, data, device, Speed(channels_last=channels_last, compile=compile_model))

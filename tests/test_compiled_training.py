@@ -8,14 +8,17 @@ place CI compiles a model (~45 s on 2 cores)."""
 from __future__ import annotations
 
 import csv
+from contextlib import contextmanager
 
 import pytest
 import torch
 from torch._dynamo.utils import counters
 
+from prunebench.train import timers as timers_module
 from prunebench.train.run import run_training
 
 from .conftest import digits_spec, split_job
+from .test_dynamic import spec_for
 
 CASES = [  # device, speed.compile, rel. tolerance on epoch 1's / later train loss, test acc
     pytest.param("cpu", True, 1e-3, 1e-2, 0.02, id="cpu-inductor"),
@@ -23,6 +26,17 @@ CASES = [  # device, speed.compile, rel. tolerance on epoch 1's / later train lo
                  marks=pytest.mark.skipif(not torch.cuda.is_available(),
                                           reason="no CUDA GPU visible; CUDA graphs need one")),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_compiler():
+    """Each test starts with dynamo's caches empty: every nn.Module.compile compiles the same
+    code object (Module._call_impl), and after `recompile_limit` models in one process dynamo
+    runs it eager, so a later test would compile nothing."""
+    torch._dynamo.reset()
+    counters.clear()
+    yield
+    torch._dynamo.reset()
 
 
 def trajectory(tmp_path, digits_dir, device: str, compile_mode) -> list[dict]:
@@ -76,3 +90,43 @@ def test_crest_curvature_under_a_compiled_model_is_the_eager_one():
     compiled = curvature()
     for a, b in zip(eager, compiled, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("device,mode", [
+    pytest.param("cpu", True, id="cpu-inductor"),
+    pytest.param("cuda", "reduce-overhead", id="cuda-graphs", marks=CASES[1].marks),
+])
+def test_only_training_steps_compile(tmp_path, digits_dir, monkeypatch, device, mode):
+    """speed.compile compiles the training steps, whose shapes repeat. CRAIG's selection passes
+    (eval mode, every class's examples) and the evaluation run the eager model: compiling
+    them charged their phases for shapes met once an epoch (on MNIST-1D, CRAIG's first
+    selection took 16.6 s against 0.2 s for later ones). A compile-start callback records the
+    phase each compile happens in."""
+    from torch._dynamo.callback import callback_handler
+
+    phases, compiled_in = [], []
+    timed = timers_module.PhaseTimers.phase
+
+    @contextmanager
+    def tracked(self, name):
+        phases.append(name)
+        try:
+            with timed(self, name):
+                yield
+        finally:
+            phases.pop()
+
+    def record(_args):
+        compiled_in.append(phases[0] if phases else None)
+
+    monkeypatch.setattr(timers_module.PhaseTimers, "phase", tracked)
+    spec = spec_for("craig", epochs=2)
+    spec.update(device=device, speed={"channels_last": device == "cuda", "compile": mode})
+    callback_handler.register_start_callback(record)
+    try:
+        metrics = run_training(*split_job(spec, method="craig", fraction=0.3),
+                               data_dir=digits_dir, seed=0, out_dir=tmp_path)
+    finally:
+        callback_handler.remove_start_callback(record)
+    assert metrics["time"]["selection"] > 0 and metrics["time"]["evaluation"] > 0
+    assert compiled_in and set(compiled_in) == {"training"}, compiled_in

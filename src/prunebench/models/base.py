@@ -4,9 +4,11 @@ Scores that need the penultimate features (``grand_last``) or the last layer (CR
 gradient proxy) rely on this split instead of reaching into model internals.
 """
 
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+import torch
 from torch import Tensor, nn
 
 
@@ -30,6 +32,18 @@ def eager_call(model: nn.Module) -> Callable[..., Tensor]:
     (create_graph=True, CREST's Hessian-vector products), which a compiled graph refuses (its
     backward donates its buffers), and which would gain nothing from it."""
     return model._call_impl
+
+
+def uncompiled() -> AbstractContextManager:
+    """Inside this block every compiled model runs its eager call
+    (`torch.compiler.set_stance("force_eager")`): `speed.compile` is for the training steps,
+    whose shapes repeat; a selection or evaluation pass would compile (and, under
+    `reduce-overhead`, record CUDA graphs) for shapes it meets once an epoch, and charge that
+    to its own phase. A process that never imported the compiler has compiled nothing: then
+    the block is empty, so a run without `speed.compile` does not import it."""
+    if "torch._dynamo" not in sys.modules:
+        return nullcontext()
+    return torch.compiler.set_stance("force_eager")
 
 
 def eval_mode(model: nn.Module):

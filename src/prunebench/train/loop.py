@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from torch import Tensor
 
 from ..config import TrainSettings
 from ..errors import UserError
+from ..models.base import uncompiled
 from .budget import StepPlan
 from .checkpoint import Checkpoint
 from .samplers import Sampler, StepContext
@@ -106,6 +108,14 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="step", leave=False, dynamic_ncols=True)
 
 
+@contextmanager
+def _pass_phase(timers: PhaseTimers, name: str) -> Iterator[None]:
+    """A phase other than training (selection, scoring, evaluation), timed; a compiled model
+    runs eager in it (`models.base.uncompiled`), so its phase is charged no compile."""
+    with timers.phase(name), uncompiled():
+        yield
+
+
 def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
                settings: TrainSettings, *, device: torch.device, timers: PhaseTimers,
                generator: torch.Generator, schedule_steps: int | None = None,
@@ -128,7 +138,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         _restore(saved, model, optimizer, sampler, callbacks, timers, result)
     else:
         for callback in callbacks:
-            with timers.phase("scoring"):
+            with _pass_phase(timers, "scoring"):
                 callback.on_epoch_end(0, model)
     first_epoch = 1 if saved is None else saved["epoch"] + 1
     bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
@@ -140,7 +150,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
                           lr=learning_rate.at(epoch, 0, plan.steps_per_epoch),
                           augment=settings.augment, augment_generator=generator)
-        with timers.phase("selection"):
+        with _pass_phase(timers, "selection"):
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
         seen_this_epoch = 0
@@ -149,7 +159,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         for i in range(steps_in_epoch):
             ctx.step = result.steps
             ctx.lr = learning_rate.at(epoch, i, steps_in_epoch)
-            with timers.phase("selection"):
+            with _pass_phase(timers, "selection"):
                 batch = sampler.next_batch(ctx)
             step_lr = ctx.lr * batch.lr_scale
             for group in optimizer.param_groups:
@@ -178,11 +188,11 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         if not math.isfinite(train_loss):
             raise UserError(f"training diverged: the loss became {train_loss} in epoch {epoch} "
                             f"at learning rate {lr:.4g}; lower 'lr' (or add warm-up) in the config")
-        with timers.phase("evaluation"):
+        with _pass_phase(timers, "evaluation"):
             test_loss, test_acc = evaluate(
                 model, data.eval_batches("test", settings.eval_batch_size), device)
         for callback in callbacks:
-            with timers.phase("scoring"):
+            with _pass_phase(timers, "scoring"):
                 callback.on_epoch_end(epoch, model)
         row = {"epoch": epoch, "step": result.steps, "lr": lr, "train_loss": train_loss,
                "test_loss": test_loss, "test_acc": test_acc, "examples_seen": result.examples_seen,
