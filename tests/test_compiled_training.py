@@ -2,8 +2,9 @@
 same loss trajectory to a stated tolerance. Compiled kernels fuse and so round differently,
 and training amplifies rounding epoch by epoch (on the CPU the first epoch's train loss agrees
 to ~1e-5, the third's to ~2e-3), so the first epoch is held tighter than the rest. On a GPU
-`reduce-overhead` (CUDA graphs) runs under bf16 autocast: looser again. The CPU case is the only
-place CI compiles a model (~45 s on 2 cores)."""
+`reduce-overhead` (CUDA graphs) runs under bf16 autocast: looser again. Only the training
+steps compile: selection and evaluation passes run the model eager. This file is the only
+place CI compiles a model (~1 min on 2 cores)."""
 
 from __future__ import annotations
 
