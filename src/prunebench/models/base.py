@@ -4,7 +4,6 @@ Scores that need the penultimate features (``grand_last``) or the last layer (CR
 gradient proxy) rely on this split instead of reaching into model internals.
 """
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -34,14 +33,14 @@ def eager_call(model: nn.Module) -> Callable[..., Tensor]:
     return model._call_impl
 
 
-def uncompiled() -> AbstractContextManager:
-    """Inside this block every compiled model runs its eager call
+def uncompiled(model: nn.Module) -> AbstractContextManager:
+    """Inside this block a compiled `model` runs its eager call
     (`torch.compiler.set_stance("force_eager")`): `speed.compile` is for the training steps,
     whose shapes repeat; a selection or evaluation pass would compile (and, under
     `reduce-overhead`, record CUDA graphs) for shapes it meets once an epoch, and charge that
-    to its own phase. A process that never imported the compiler has compiled nothing: then
-    the block is empty, so a run without `speed.compile` does not import it."""
-    if "torch._dynamo" not in sys.modules:
+    to its own phase. For a model that is not compiled (nn.Module.compile never called) the
+    block is empty."""
+    if model._compiled_call_impl is None:
         return nullcontext()
     return torch.compiler.set_stance("force_eager")
 

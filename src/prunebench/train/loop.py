@@ -109,10 +109,10 @@ def _progress(total: int, enabled: bool):
 
 
 @contextmanager
-def _pass_phase(timers: PhaseTimers, name: str) -> Iterator[None]:
+def _pass_phase(timers: PhaseTimers, name: str, model: torch.nn.Module) -> Iterator[None]:
     """A phase other than training (selection, scoring, evaluation), timed; a compiled model
     runs eager in it (`models.base.uncompiled`), so its phase is charged no compile."""
-    with timers.phase(name), uncompiled():
+    with timers.phase(name), uncompiled(model):
         yield
 
 
@@ -138,7 +138,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         _restore(saved, model, optimizer, sampler, callbacks, timers, result)
     else:
         for callback in callbacks:
-            with _pass_phase(timers, "scoring"):
+            with _pass_phase(timers, "scoring", model):
                 callback.on_epoch_end(0, model)
     first_epoch = 1 if saved is None else saved["epoch"] + 1
     bar = _progress(plan.total_steps, sys.stderr.isatty() if progress is None else progress)
@@ -150,7 +150,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         ctx = StepContext(model=model, data=data, timers=timers, epoch=epoch, step=result.steps,
                           lr=learning_rate.at(epoch, 0, plan.steps_per_epoch),
                           augment=settings.augment, augment_generator=generator)
-        with _pass_phase(timers, "selection"):
+        with _pass_phase(timers, "selection", model):
             sampler.start_epoch(ctx)
         loss_sum = torch.zeros((), device=device)
         seen_this_epoch = 0
@@ -159,7 +159,7 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         for i in range(steps_in_epoch):
             ctx.step = result.steps
             ctx.lr = learning_rate.at(epoch, i, steps_in_epoch)
-            with _pass_phase(timers, "selection"):
+            with _pass_phase(timers, "selection", model):
                 batch = sampler.next_batch(ctx)
             step_lr = ctx.lr * batch.lr_scale
             for group in optimizer.param_groups:
@@ -188,11 +188,11 @@ def train_loop(model: torch.nn.Module, data, sampler: Sampler, plan: StepPlan,
         if not math.isfinite(train_loss):
             raise UserError(f"training diverged: the loss became {train_loss} in epoch {epoch} "
                             f"at learning rate {lr:.4g}; lower 'lr' (or add warm-up) in the config")
-        with _pass_phase(timers, "evaluation"):
+        with _pass_phase(timers, "evaluation", model):
             test_loss, test_acc = evaluate(
                 model, data.eval_batches("test", settings.eval_batch_size), device)
         for callback in callbacks:
-            with _pass_phase(timers, "scoring"):
+            with _pass_phase(timers, "scoring", model):
                 callback.on_epoch_end(epoch, model)
         row = {"epoch": epoch, "step": result.steps, "lr": lr, "train_loss": train_loss,
                "test_loss": test_loss, "test_acc": test_acc, "examples_seen": result.examples_seen,
