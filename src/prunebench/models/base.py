@@ -4,7 +4,7 @@ Scores that need the penultimate features (``grand_last``) or the last layer (CR
 gradient proxy) rely on this split instead of reaching into model internals.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
@@ -25,21 +25,14 @@ def module_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
             module.training = was_training
 
 
-def eager_call(model: nn.Module) -> Callable[..., Tensor]:
-    """The model's own call, without the compiled graph `speed.compile` (nn.Module.compile)
-    puts in front of it: same module, hooks and parameters. For double backward
-    (create_graph=True, CREST's Hessian-vector products), which a compiled graph refuses (its
-    backward donates its buffers), and which would gain nothing from it."""
-    return model._call_impl
-
-
 def uncompiled(model: nn.Module) -> AbstractContextManager:
     """Inside this block a compiled `model` runs its eager call
     (`torch.compiler.set_stance("force_eager")`): `speed.compile` is for the training steps,
     whose shapes repeat; a selection or evaluation pass would compile (and, under
     `reduce-overhead`, record CUDA graphs) for shapes it meets once an epoch, and charge that
-    to its own phase. For a model that is not compiled (nn.Module.compile never called) the
-    block is empty."""
+    to its own phase. Double backward (create_graph=True, CREST's Hessian-vector products)
+    needs it too: a compiled graph refuses it (its backward donates its buffers). For a model
+    that is not compiled (nn.Module.compile never called) the block is empty."""
     if model._compiled_call_impl is None:
         return nullcontext()
     return torch.compiler.set_stance("force_eager")

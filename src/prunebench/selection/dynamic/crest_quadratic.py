@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ...models.base import eager_call, module_mode
+from ...models.base import module_mode, uncompiled
 from ...train.loop import autocast
 
 BETAS = (0.9, 0.999)  # the reference's Adahessian defaults
@@ -116,8 +116,8 @@ def batch_gradient_and_curvature(model: torch.nn.Module, x: Tensor, y: Tensor, w
                                  probes: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """(g_b, u_b): the gradient of mean(w * loss) and mean over probes of z * (H z), flat."""
     params = trainable(model)
-    with autocast(x.device):
-        logits = eager_call(model)(x)  # double backward: never through a compiled graph
+    with autocast(x.device), uncompiled(model):  # double backward: never a compiled graph
+        logits = model(x)
     loss = (F.cross_entropy(logits.float(), y, reduction="none") * w).mean()
     grads = torch.autograd.grad(loss, params, create_graph=True)
     flat = torch.cat([g.reshape(-1) for g in grads])
