@@ -10,6 +10,9 @@ from prunebench.selection.craig_by_class import craig_select
 from prunebench.selection.facility_location import greedy_facility_location
 from prunebench.selection.static.quotas import class_quotas
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

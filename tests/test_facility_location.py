@@ -20,6 +20,9 @@ from prunebench.selection.facility_location import (
     greedy_facility_location,
 )
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 
 def distance_matrix(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)

@@ -15,8 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from prunebench.selection import facility_location_batched as batched
-from prunebench.selection.facility_location import greedy_facility_location
+from prunebench.selection.facility_location import _Distances, greedy_facility_location
 from prunebench.selection.facility_location_batched import facility_location_by_group
+
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
 
 
 def looped(features, groups, k):
@@ -213,3 +216,25 @@ def test_non_finite_features_are_rejected(bad):
     x[2, 1] = bad
     with pytest.raises(ValueError, match="NaN or infinite"):
         facility_location_by_group(x, torch.zeros(4, dtype=torch.long), 1)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 12, 24, 48])
+def test_grid_duplicates_are_zero_apart_on_both_paths(seed):
+    """Centred duplicates come out exactly 0 apart, not ~1e-9 of kernel-dependent noise, so a
+    later pick that duplicates a medoid of its group owns no point on either path (the
+    instances that split the two paths on an AVX-512 CPU: issue 38)."""
+    x, groups, k = random_instance(seed)
+    for g in groups.unique():
+        members = x[groups == g].double()
+        same = (members.unsqueeze(0) == members.unsqueeze(1)).all(dim=2)
+        single = _Distances(members, 4096).matrix
+        stacked = batched._stacked_distances(members.unsqueeze(0))[0]
+        assert bool((single[same] == 0).all()) and bool((stacked[same] == 0).all())
+        assert bool((single[~same] > 0).all()) and bool((stacked[~same] > 0).all())
+    for indices, weights in (looped(x, groups, k), facility_location_by_group(x, groups, k)):
+        seen = set()
+        for index, weight in zip(indices.tolist(), weights.tolist(), strict=True):
+            point = (int(groups[index]), tuple(x[index].tolist()))
+            if point in seen:
+                assert weight == 0.0, (point, weight)
+            seen.add(point)

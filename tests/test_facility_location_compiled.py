@@ -14,6 +14,9 @@ from prunebench.selection import facility_location as fl
 from prunebench.selection.craig_by_class import craig_select
 from prunebench.selection.facility_location_compiled import lazy_greedy_stored
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 
 def points(seed: int, n: int, dim: int, duplicates: bool) -> torch.Tensor:
     """Clustered float64 points; `duplicates` repeats a quarter of them exactly (exact ties)."""

@@ -27,6 +27,9 @@ from prunebench.selection.facility_location import (
 )
 from prunebench.selection.facility_location_batched import facility_location_by_group
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 apricot = pytest.importorskip("apricot", reason="apricot-select (requirements-dev.lock)")
 submodlib = pytest.importorskip("submodlib", reason="submodlib-py (requirements-dev.lock)")
 

@@ -14,6 +14,9 @@ from prunebench.selection.glister_greedy import (
     glister_greedy,
 )
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

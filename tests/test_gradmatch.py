@@ -20,6 +20,9 @@ from prunebench.train.setup import set_up_run
 from .conftest import digits_spec, split_job
 from .test_dynamic import train_with
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 
 def gradmatch_spec(epochs: int = 2, **options) -> dict:
     spec = digits_spec(epochs=epochs, batch_size=64, lr=0.05)

@@ -9,6 +9,9 @@ from scipy.optimize import nnls
 
 from prunebench.selection.omp import DenseAtoms, nonnegative_omp
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 
 def ridge_nnls(atoms: np.ndarray, target: np.ndarray, lam: float) -> np.ndarray:
     """argmin_{x >= 0} ||target - atoms^T x||^2 + lam ||x||^2 by scipy's NNLS on the system

@@ -20,6 +20,9 @@ from prunebench.selection.omp_batched import StackedDense, batched_nonnegative_o
 
 from .test_omp import ridge_nnls
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

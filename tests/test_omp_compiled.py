@@ -9,6 +9,9 @@ from prunebench.selection.dynamic.last_layer import LastLayerGradients
 from prunebench.selection.omp import nonnegative_omp
 from prunebench.selection.omp_compiled import last_layer_omp
 
+# Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
+pytestmark = pytest.mark.kernel_paths
+
 
 def factors(seed: int, n: int, classes: int, dim: int, repeat: int = 0):
     """Error vectors and ReLU features of one class's examples; `repeat` copies of the first

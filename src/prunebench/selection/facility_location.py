@@ -26,7 +26,9 @@ two reused buffers (12 bytes per entry) and reduced at once: O(n) beyond that, n
 
 Distances: ``||a||^2 + ||b||^2 - 2 a.b`` (one matrix product) on mean-centred features, formed
 in float64 because in float32 it cancels badly for close points (a distance of 1e-3 between
-unit-norm points comes out ~20% wrong), then rounded to float32, in which gains are summed.
+unit-norm points comes out ~20% wrong), floored to exactly 0 where rounding alone could explain
+the value (``cancellation_floor_``: duplicates are 0 apart on every CPU), then rounded to
+float32, in which gains are summed.
 
 Similarity (``similarity``): ``max_minus_distance`` (the default, above) or ``exp_euclidean``,
 ``s_ij = exp(-d_ij / dim)`` with dim the feature dimension (submodlib's dense 'euclidean'
@@ -175,21 +177,39 @@ def dissimilarity_(distances: Tensor, similarity: str, dim: int) -> Tensor:
     return distances
 
 
+def cancellation_floor_(squared: Tensor, norm_sums: Tensor, dim: int) -> Tensor:
+    """In place: zero the float64 squared distances that rounding alone could have made.
+
+    ``||a||^2 + ||b||^2 - 2 a.b`` over ``dim`` coordinates is off by at most about
+    ``(2 dim + 4) eps (||a||^2 + ||b||^2)``; a value that small is noise, not a distance (an
+    exact duplicate comes out as ~1e-9 after the square root, and which noise depends on the
+    matrix kernel: AVX-512 and AVX2 give different noise for the same pair). Flooring it to 0
+    makes duplicates exactly 0 apart on every path and CPU, so their gains are exact zeros
+    that tie, instead of noise that the relative tie rule cannot absorb.
+    ``norm_sums`` holds ``||a||^2 + ||b||^2`` (any float dtype, broadcastable).
+    """
+    floor = (2 * dim + 4) * torch.finfo(torch.float64).eps
+    return squared.masked_fill_(squared <= norm_sums * floor, 0.0)
+
+
 def _distance_block(x: Tensor, sq_norms: Tensor, rows: Tensor,
                     dtype: torch.dtype = torch.float32,
                     buffers: tuple[Tensor, Tensor] | None = None,
                     similarity: str = "max_minus_distance") -> Tensor:
     """Distances from the points ``rows`` to every point: a (len(rows), n) block.
 
-    Norms are summed before the product term, so d(a, b) and d(b, a) round alike. ``buffers``
+    Norms are summed before the product term, so d(a, b) and d(b, a) round alike; squared
+    values within rounding of zero are floored to 0 (``cancellation_floor_``). ``buffers``
     (float64 and ``dtype``, >= len(rows) x n) are reused instead of allocating: repeated large
     allocations made glibc's heap grow to ~1 GB at n = 20,000.
     """
     m = len(rows)
     work, block = (None, None) if buffers is None else (buffers[0][:m], buffers[1][:m])
     work = torch.add(sq_norms[rows].unsqueeze(1), sq_norms.unsqueeze(0), out=work)
-    work.addmm_(x[rows], x.T, alpha=-2.0)
-    block = work.to(dtype) if block is None else block.copy_(work)
+    # the block holds the norm sums first: the floor's scale
+    block = work.to(dtype, copy=True) if block is None else block.copy_(work)
+    cancellation_floor_(work.addmm_(x[rows], x.T, alpha=-2.0), block, x.shape[1])
+    block.copy_(work)
     block.clamp_min_(0.0).sqrt_()
     block[torch.arange(m, device=x.device), rows] = 0.0
     return dissimilarity_(block, similarity, x.shape[1])

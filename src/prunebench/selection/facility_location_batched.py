@@ -41,6 +41,7 @@ from .facility_location import (
     _TIE_RTOL,
     _check_arguments,
     _check_similarity,
+    cancellation_floor_,
     dissimilarity_,
     greedy_facility_location,
 )
@@ -170,12 +171,13 @@ def _stacked_distances(x: Tensor) -> Tensor:
     """(G, n, n) float32 distances within each of G float64 problems (G, n, d).
 
     The single greedy's ``_Distances`` and ``_distance_block`` op for op, per problem:
-    centre, squared norms, norms summed before the product term, round, clamp, root.
+    centre, squared norms, norms summed before the product term, floor, round, clamp, root.
     """
     x = x - x.mean(dim=1, keepdim=True)
     sq_norms = (x * x).sum(dim=2)
-    work = sq_norms.unsqueeze(2) + sq_norms.unsqueeze(1)
-    work.baddbmm_(x, x.transpose(1, 2), alpha=-2.0)
+    norm_sums = sq_norms.unsqueeze(2) + sq_norms.unsqueeze(1)
+    work = torch.baddbmm(norm_sums, x, x.transpose(1, 2), alpha=-2.0)
+    cancellation_floor_(work, norm_sums, x.shape[2])
     matrix = work.to(torch.float32).clamp_min_(0.0).sqrt_()
     matrix.diagonal(dim1=1, dim2=2).zero_()
     return matrix
