@@ -48,12 +48,12 @@ import torch
 import torch.nn.functional as F
 from common import synchronize
 
-from prunebench.selection.facility_location import (
-    facility_location_objective,
+from prunebench.selection.kernels.facility_location import (
+    facility_location_by_group,
     greedy_facility_location,
 )
-from prunebench.selection.facility_location_batched import facility_location_by_group
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.kernels.facility_location.reference import facility_location_objective
+from prunebench.selection.quotas import class_quotas
 
 
 def features(n: int, d: int, seed: int) -> torch.Tensor:

@@ -52,18 +52,18 @@ from prunebench.report.efficiency import (
     selection_efficiency,
     selection_seconds,
 )
-from prunebench.selection.craig_by_class import craig_select
-from prunebench.selection.dynamic.glister import stochastic_greedy
-from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
-from prunebench.selection.facility_location import greedy_facility_location
-from prunebench.selection.glister_greedy import glister_greedy
-from prunebench.selection.gradmatch_batched import (
-    fill_at_random,
-    gradmatch_select_batches,
-    gradmatch_select_per_class,
+from prunebench.selection.dynamic.last_layer import batch_mean_gradients
+from prunebench.selection.kernels.facility_location import craig_select, greedy_facility_location
+from prunebench.selection.kernels.glister import glister_greedy
+from prunebench.selection.kernels.glister.reference import stochastic_greedy
+from prunebench.selection.kernels.omp import gradmatch_select_batches, gradmatch_select_per_class
+from prunebench.selection.kernels.omp.gradmatch import fill_at_random
+from prunebench.selection.kernels.omp.reference import (
+    DenseAtoms,
+    LastLayerGradients,
+    nonnegative_omp,
 )
-from prunebench.selection.omp import DenseAtoms, nonnegative_omp
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.quotas import class_quotas
 from prunebench.train.run import run_training
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from prunebench.selection.static.common import select_by_group
 from prunebench.selection.static.herding import HerdingOptions, select_herding
 from prunebench.selection.static.kcenter import KCenterOptions, select_kcenter
-from prunebench.selection.static.quotas import select_by_group
 
 FRACTIONS = (0.1, 0.3, 0.5)
 

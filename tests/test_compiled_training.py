@@ -73,7 +73,7 @@ def test_crest_curvature_under_a_compiled_model_is_the_eager_one():
     ("compiled with non-empty donated buffers"); they run through the model's eager call, so
     a run with speed.compile gets exactly the eager model's gradient and curvature."""
     from prunebench.models import build_model
-    from prunebench.selection.dynamic.crest_quadratic import batch_gradient_and_curvature
+    from prunebench.selection.dynamic.crest.quadratic import batch_gradient_and_curvature
 
     torch.manual_seed(0)
     model = build_model("digits_cnn", (1, 8, 8), 10)

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from prunebench.selection.craig_by_class import craig_select
-from prunebench.selection.facility_location import greedy_facility_location
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.kernels.facility_location import craig_select, greedy_facility_location
+from prunebench.selection.quotas import class_quotas
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths

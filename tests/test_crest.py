@@ -13,17 +13,17 @@ from torch import nn
 
 from prunebench.report.crest import crest_run_table, crest_selections, dataset_baseline
 from prunebench.report.figures_selection import crest_selection
-from prunebench.selection.dynamic import crest as crest_module
 from prunebench.selection.dynamic.crest import adapted_interval
-from prunebench.selection.dynamic.crest_coresets import minibatch_coresets
-from prunebench.selection.dynamic.crest_pool import CrestPool
-from prunebench.selection.dynamic.crest_quadratic import (
+from prunebench.selection.dynamic.crest import sampler as crest_module
+from prunebench.selection.dynamic.crest.coresets import minibatch_coresets
+from prunebench.selection.dynamic.crest.pool import CrestPool
+from prunebench.selection.dynamic.crest.quadratic import (
     AdaHessianMoments,
     QuadraticModel,
     fit_quadratic,
     flat_parameters,
 )
-from prunebench.selection.facility_location import greedy_facility_location
+from prunebench.selection.kernels.facility_location import greedy_facility_location
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import train_loop
 from prunebench.train.outputs import write_selection_log

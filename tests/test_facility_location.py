@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from prunebench.selection.facility_location import (
-    facility_location_objective,
-    greedy_facility_location,
-)
+from prunebench.selection.kernels.facility_location import greedy_facility_location
+from prunebench.selection.kernels.facility_location.reference import facility_location_objective
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths

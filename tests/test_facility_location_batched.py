@@ -14,9 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from prunebench.selection import facility_location_batched as batched
-from prunebench.selection.facility_location import _Distances, greedy_facility_location
-from prunebench.selection.facility_location_batched import facility_location_by_group
+from prunebench.selection.kernels.facility_location import (
+    by_group,
+    dense,
+    facility_location_by_group,
+    greedy_facility_location,
+)
+from prunebench.selection.kernels.facility_location.common import Distances
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths
@@ -90,8 +94,8 @@ def test_crest_shapes_are_solved_in_one_batch(monkeypatch, m, classes, per_class
     proxies, groups = crest_instance(m, classes, per_class, seed=m)
     k = math.ceil(128 / classes)
     calls = []
-    build = batched._stacked_distances
-    monkeypatch.setattr(batched, "_stacked_distances", lambda x: calls.append(len(x)) or build(x))
+    build = dense.stacked_distances
+    monkeypatch.setattr(by_group, "stacked_distances", lambda x: calls.append(len(x)) or build(x))
     result = facility_location_by_group(proxies, groups, k, max_bytes=1 << 30)
     assert calls == [m * classes]  # every (subset, class) problem in one stacked batch
     assert_same(result, looped(proxies, groups, k))
@@ -227,8 +231,8 @@ def test_grid_duplicates_are_zero_apart_on_both_paths(seed):
     for g in groups.unique():
         members = x[groups == g].double()
         same = (members.unsqueeze(0) == members.unsqueeze(1)).all(dim=2)
-        single = _Distances(members, 4096).matrix
-        stacked = batched._stacked_distances(members.unsqueeze(0))[0]
+        single = Distances(members, 4096).matrix
+        stacked = dense.stacked_distances(members.unsqueeze(0))[0]
         assert bool((single[same] == 0).all()) and bool((stacked[same] == 0).all())
         assert bool((single[~same] > 0).all()) and bool((stacked[~same] > 0).all())
     for indices, weights in (looped(x, groups, k), facility_location_by_group(x, groups, k)):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from prunebench.selection import facility_location as fl
-from prunebench.selection.craig_by_class import craig_select
-from prunebench.selection.facility_location_compiled import lazy_greedy_stored
+from prunebench.selection.kernels import facility_location as fl
+from prunebench.selection.kernels.facility_location import common as fl_common
+from prunebench.selection.kernels.facility_location import craig_select
+from prunebench.selection.kernels.facility_location import lazy as fl_lazy
+from prunebench.selection.kernels.facility_location.compiled import lazy_greedy_stored
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths
@@ -38,8 +40,8 @@ def points(seed: int, n: int, dim: int, duplicates: bool) -> torch.Tensor:
     (4, 40, 3, 40, True, "max_minus_distance"),    # tiny, k = n
 ])
 def test_same_picks_and_sizes_as_the_torch_lazy_greedy(seed, n, dim, k, duplicates, similarity):
-    distances = fl._Distances(points(seed, n, dim, duplicates), 4096, similarity)
-    expected_picks, expected_sizes = fl._lazy_greedy(distances, k, 4096)
+    distances = fl_common.Distances(points(seed, n, dim, duplicates), 4096, similarity)
+    expected_picks, expected_sizes = fl_lazy.lazy_greedy(distances, k, 4096)
     picks, sizes = lazy_greedy_stored(distances.matrix, k)
     assert picks.tolist() == expected_picks.tolist()
     assert sizes.tolist() == expected_sizes.tolist()
@@ -50,7 +52,7 @@ def test_same_picks_and_sizes_as_the_torch_lazy_greedy(seed, n, dim, k, duplicat
 def test_greedy_facility_location_runs_it_above_the_eager_limit(monkeypatch):
     """greedy_facility_location on a CPU, n above 512 and a stored matrix: the compiled greedy
     (a spy proves the route), and craig_select's large classes take it too."""
-    import prunebench.selection.facility_location_compiled as compiled
+    import prunebench.selection.kernels.facility_location.compiled as compiled
 
     calls = []
     real = compiled.lazy_greedy_stored

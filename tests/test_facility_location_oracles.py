@@ -21,11 +21,11 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
-from prunebench.selection.facility_location import (
-    facility_location_objective,
+from prunebench.selection.kernels.facility_location import (
+    facility_location_by_group,
     greedy_facility_location,
 )
-from prunebench.selection.facility_location_batched import facility_location_by_group
+from prunebench.selection.kernels.facility_location.reference import facility_location_objective
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths
@@ -195,7 +195,7 @@ def test_unknown_similarity_is_refused():
 def test_crest_coresets_pass_the_similarity_through():
     """CREST's `similarity` option reaches the facility location of its mini-batch coresets:
     with exp_euclidean, each subset's per-class medoids are submodlib's (up to ties)."""
-    from prunebench.selection.dynamic.crest_coresets import minibatch_coresets
+    from prunebench.selection.dynamic.crest.coresets import minibatch_coresets
 
     rng = np.random.default_rng(3)
     labels = torch.from_numpy(rng.integers(0, 3, size=90))

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import torch
 
-from prunebench.selection.dynamic.glister import stochastic_greedy
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.kernels.glister.reference import stochastic_greedy
+from prunebench.selection.quotas import class_quotas
 from prunebench.train.budget import plan_steps
 from prunebench.train.loop import LearningRate, train_loop
 from prunebench.train.run import make_sampler, run_training

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from prunebench.selection.dynamic.glister import stochastic_greedy, validation_gradient
-from prunebench.selection.glister_greedy import (
-    _draw_positions,
-    _tensor_loop,
-    _validation_gradient,
-    glister_greedy,
+from prunebench.selection.kernels.glister import glister_greedy
+from prunebench.selection.kernels.glister.common import (
+    draw_positions,
+    factored_validation_gradient,
 )
+from prunebench.selection.kernels.glister.reference import stochastic_greedy, validation_gradient
+from prunebench.selection.kernels.glister.tensor import tensor_loop
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths
@@ -64,7 +64,7 @@ def test_factored_validation_gradient_equals_the_softmax_one_for_large_shifts():
     total = 40.0 * torch.randn(10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     expected = validation_gradient(z, onehot, 2.0 * total)
     exp_logits = torch.exp(z - z.max(1, keepdim=True).values)
-    got = _validation_gradient(exp_logits, onehot.mean(0), len(z), total, 2.0)
+    got = factored_validation_gradient(exp_logits, onehot.mean(0), len(z), total, 2.0)
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -80,11 +80,11 @@ def test_the_tensor_loop_a_gpu_runs_picks_as_the_compiled_one_on_a_cpu(seed, n, 
     the CPU too, from the same drawn samples, and must pick the same."""
     grads, val_logits, val_labels = problem(seed, n, n // 5 + 3, classes=10)
     sample = min(n, int(np.ceil(n / k * np.log(100))))
-    positions, valid = _draw_positions(n, k, sample, np.random.default_rng(seed), grads.device)
+    positions, valid = draw_positions(n, k, sample, np.random.default_rng(seed), grads.device)
     z = val_logits.double()
     exp_logits = torch.exp(z - z.max(1, keepdim=True).values)
     onehot_mean = torch.nn.functional.one_hot(val_labels, 10).double().mean(0)
-    looped = _tensor_loop(grads, exp_logits, onehot_mean, k, eta, positions, valid)
+    looped = tensor_loop(grads, exp_logits, onehot_mean, k, eta, positions, valid)
     compiled = glister_greedy(grads, val_logits, val_labels, k, eta, 0.01,
                               np.random.default_rng(seed))
     assert looped.tolist() == compiled.tolist()

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from prunebench.selection.dynamic.forwards import features_and_logits
-from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
-from prunebench.selection.omp import nonnegative_omp
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.dynamic.last_layer import batch_mean_gradients
+from prunebench.selection.kernels.omp.reference import LastLayerGradients, nonnegative_omp
+from prunebench.selection.quotas import class_quotas
 from prunebench.train.run import run_training
 from prunebench.train.samplers import StepContext
 from prunebench.train.setup import set_up_run

@@ -13,7 +13,7 @@ from prunebench import methods
 from prunebench.config import load_schema, validate_config
 from prunebench.implementations import options_blocks
 from prunebench.methods import Method
-from prunebench.selection.static.quotas import class_quotas
+from prunebench.selection.quotas import class_quotas
 from prunebench.train.run import run_training
 
 from .conftest import SCHEMA, digits_spec, split_job

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.optimize import nnls
 
-from prunebench.selection.omp import DenseAtoms, nonnegative_omp
+from prunebench.selection.kernels.omp.reference import DenseAtoms, nonnegative_omp
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from prunebench.selection.dynamic.last_layer import LastLayerGradients, batch_mean_gradients
-from prunebench.selection.gradmatch_batched import (
-    _stacked_omps,
-    fill_at_random,
-    gradmatch_select_batches,
-    gradmatch_select_per_class,
+from prunebench.selection.dynamic.last_layer import batch_mean_gradients
+from prunebench.selection.kernels.omp import gradmatch_select_batches, gradmatch_select_per_class
+from prunebench.selection.kernels.omp.batched import StackedDense, batched_nonnegative_omp
+from prunebench.selection.kernels.omp.gradmatch import fill_at_random, stacked_omps
+from prunebench.selection.kernels.omp.reference import (
+    DenseAtoms,
+    LastLayerGradients,
+    nonnegative_omp,
 )
-from prunebench.selection.omp import DenseAtoms, nonnegative_omp
-from prunebench.selection.omp_batched import StackedDense, batched_nonnegative_omp
 
 from .test_omp import ridge_nnls
 
@@ -45,7 +45,7 @@ def test_each_problem_equals_the_single_solver_and_nnls(lam):
         problems.append((rng.random((n, d)) - (0.4 if trial % 2 else 0.0), rng.random(d) * 3))
         budgets.append(int(rng.integers(1, n + 3)))
     results = batched_nonnegative_omp(stacked(problems), [len(a) for a, _ in problems], budgets,
-                                      lam=lam, tol=1e-9)
+                                      lam=lam, tol=1e-9, per_problem_products=True)
     dropped = False
     for (atoms, target), budget, got in zip(problems, budgets, results, strict=True):
         alone = nonnegative_omp(DenseAtoms(torch.from_numpy(atoms), torch.from_numpy(target)),
@@ -74,7 +74,7 @@ def test_tolerance_stop_and_dependent_atoms_per_problem():
     padded_copies[:, :2] = copies
     problems = [(atoms, exact_target), (padded_copies, padded_copies.sum(0))]
     first, second = batched_nonnegative_omp(stacked(problems), [30, 3], [10, 3], lam=0.0,
-                                            tol=1e-6)
+                                            tol=1e-6, per_problem_products=True)
     assert sorted(first.indices.tolist()) == [4, 17]
     assert first.residual_norm < 1e-6 * np.linalg.norm(exact_target)
     assert len(second.indices) == 2 and 2 in second.indices.tolist()  # the copy was skipped
@@ -161,7 +161,7 @@ def test_the_stacked_path_a_gpu_runs_equals_the_per_class_loop_on_a_cpu(class_ro
     counts = torch.bincount(labels, minlength=6).tolist()
     classes = [(c, round(0.1 * counts[c])) for c in range(6)]
     members = [torch.nonzero(labels == c).flatten() for c, _ in classes]
-    got = _stacked_omps(errors, features, classes, members, lam, tol, class_row_only)
+    got = stacked_omps(errors, features, classes, members, lam, tol, class_row_only)
     for (label, quota), m, result in zip(classes, members, got, strict=True):
         atoms = LastLayerGradients(errors[m], features[m])
         if class_row_only:

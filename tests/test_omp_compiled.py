@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from prunebench.selection.dynamic.last_layer import LastLayerGradients
-from prunebench.selection.omp import nonnegative_omp
-from prunebench.selection.omp_compiled import last_layer_omp
+from prunebench.selection.kernels.omp.compiled import last_layer_omp
+from prunebench.selection.kernels.omp.reference import LastLayerGradients, nonnegative_omp
 
 # Compares two computation paths exactly: CI re-runs it with MKL on other code paths.
 pytestmark = pytest.mark.kernel_paths

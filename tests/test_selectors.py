@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from prunebench.errors import UserError
+from prunebench.selection.quotas import class_quotas
 from prunebench.selection.static.ccs import allocate, assign_strata
-from prunebench.selection.static.quotas import class_quotas, subset_size
+from prunebench.selection.static.common import subset_size
 from prunebench.selection.static.run import select_subset
 
 

@@ -8,11 +8,11 @@ import torch
 
 from prunebench.errors import UserError
 from prunebench.options import options_schema
+from prunebench.selection.quotas import class_quotas
 from prunebench.selection.static.embedding_pool import Pool
 from prunebench.selection.static.herding import HerdingOptions, herding, select_herding
 from prunebench.selection.static.kcenter import KCenterOptions, k_center_greedy, select_kcenter
 from prunebench.selection.static.moderate import ModerateOptions, select_moderate
-from prunebench.selection.static.quotas import class_quotas
 from prunebench.selection.static.run import select_subset
 
 

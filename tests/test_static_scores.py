@@ -21,7 +21,8 @@ from prunebench.scores.uncertainty import (
     uncertainty_from_logits,
     uncertainty_scores,
 )
-from prunebench.selection.static.quotas import class_quotas, subset_size
+from prunebench.selection.quotas import class_quotas
+from prunebench.selection.static.common import subset_size
 from prunebench.selection.static.run import select_subset
 
 PROBS = np.array([

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prunebench.options import option
-from prunebench.selection.static.quotas import rank_descending, select_by_group
+from prunebench.selection.static.common import rank_descending, select_by_group
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,12 @@ class StepPlan:
         return self.epochs * self.steps_per_epoch
 
 
+def budget_size(n: int, fraction: float) -> int:
+    """The examples a run at `fraction` of `n` may use (a static subset's size, a dynamic
+    method's examples per epoch): round(fraction * n), at least 1 and at most n."""
+    return min(n, max(1, round(fraction * n)))
+
+
 def full_steps(n_train: int, batch_size: int, epochs: int) -> int:
     return epochs * math.ceil(n_train / batch_size)
 

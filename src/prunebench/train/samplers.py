@@ -16,6 +16,8 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from .budget import budget_size
+
 
 @dataclass
 class Batch:
@@ -63,8 +65,8 @@ class SamplerSetup:
 
     @property
     def n_budget(self) -> int:
-        """Examples per epoch the budget allows: round(f * N), at least 1."""
-        return min(self.n_train, max(1, round(self.fraction * self.n_train)))
+        """Examples per epoch the budget allows (`budget.budget_size`)."""
+        return budget_size(self.n_train, self.fraction)
 
 
 # a method's own value in one selection's row of selections.csv: None is a blank cell, a float

@@ -4,10 +4,10 @@ Every `interval` epochs: forward the whole training set once in eval mode for th
 gradient proxy softmax(f(x)) - onehot(y); per class, greedy facility location over that class
 picks its share of round(f * N) examples (class quotas by largest remainder), each weighted by
 the number of class members nearest to it (weights normalised to mean 1). Training then takes
-shuffled passes over the weighted subset. All classes are solved in one batched call
-(`selection/craig_by_class.py`): dense where memory allows, chunked where it does not, so memory
-stays O(chunk x class size), never N x N; on a CPU each class runs the compiled lazy greedy
-(`selection/facility_location_compiled.py`).
+shuffled passes over the weighted subset. All classes are solved in one call
+(`kernels.facility_location.craig_select`): dense where memory allows, chunked where it does
+not, so memory stays O(chunk x class size), never N x N; on a CPU each class runs the
+compiled lazy greedy.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from ...options import option
 from ...train.samplers import StepContext
-from ..craig_by_class import craig_select
-from ..facility_location_compiled import warm_up
+from ..kernels.facility_location import craig_select, warm_up
 from .passes import normalise_weights
 from .periodic import Choice, PeriodicSelection, SelectionInputs
 
@@ -31,9 +30,9 @@ class CraigOptions:
 class CraigSampler(PeriodicSelection):
     Options = CraigOptions
     choose_phase = "selection/facility_location"
-    compiled = (warm_up,)
+    warm_ups = (warm_up,)
 
     def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
-        # every class's facility location in one batched call (selection/craig_by_class.py)
+        # every class's facility location in one call (kernels.facility_location.craig_select)
         indices, sizes = craig_select(inputs.errors, self.setup.labels, self.quotas)
         return Choice(indices, normalise_weights(sizes))

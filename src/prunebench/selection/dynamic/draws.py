@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..static.quotas import class_quotas
+from ..quotas import class_quotas
 
 
 def stratified_draw(pool: Tensor, labels: Tensor, size: int, generator: torch.Generator) -> Tensor:

@@ -23,19 +23,15 @@ training mode on augmented inputs (ours: eval mode, un-augmented); before its fi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ...logit_gradients import softmax_error
 from ...options import option
 from ...train.samplers import SamplerSetup, StepContext
-from ..glister_compiled import warm_up
-from ..glister_greedy import glister_greedy
+from ..kernels.glister import glister_greedy, warm_up
 from .draws import stratified_draw
 from .periodic import Choice, PeriodicSelection, SelectionInputs
 
@@ -52,42 +48,10 @@ class GlisterOptions:
                             exclusiveMinimum=0, exclusiveMaximum=1)
 
 
-def validation_gradient(val_logits: Tensor, val_onehot: Tensor, shift: Tensor | float) -> Tensor:
-    """Mean over V of the logit gradient softmax(z - shift) - onehot(y)."""
-    return softmax_error(val_logits - shift, val_onehot).mean(0)
-
-
-def stochastic_greedy(grads: Tensor, val_logits: Tensor, val_labels: Tensor, k: int, eta: float,
-                      epsilon: float, rng: np.random.Generator) -> Tensor:
-    """GLISTER's greedy, one pick at a time as the paper states it: positions into `grads`
-    (n x C bias gradients), in pick order. The sampler runs `glister_greedy`, which makes the
-    same picks with one product per pick and no host sync; this is its readable definition and
-    the oracle its tests and benchmarks/selection_limits.py compare it with."""
-    n, classes = grads.shape
-    k = min(k, n)
-    sample = min(n, math.ceil(n / max(k, 1) * math.log(1 / epsilon)))
-    onehot = F.one_hot(val_labels, classes).to(val_logits.dtype)
-    v = validation_gradient(val_logits, onehot, 0.0)
-    total = torch.zeros(classes, dtype=grads.dtype, device=grads.device)
-    remaining = np.arange(n)  # the first n - t entries are the candidates left at pick t
-    picked = np.empty(k, dtype=np.int64)
-    for t in range(k):
-        left = n - t
-        positions = rng.choice(left, size=min(sample, left), replace=False)
-        candidates = torch.from_numpy(remaining[positions]).to(grads.device)
-        best = positions[int(torch.argmax(grads[candidates] @ v))]
-        chosen = int(remaining[best])
-        picked[t] = chosen
-        remaining[best] = remaining[left - 1]
-        total += grads[chosen]
-        v = validation_gradient(val_logits, onehot, eta * total)
-    return torch.from_numpy(picked)
-
-
 class GlisterSampler(PeriodicSelection):
     Options = GlisterOptions
     choose_phase = "selection/greedy"
-    compiled = (warm_up,)
+    warm_ups = (warm_up,)
     state_keys = ("val_indices", "pool")
 
     def __init__(self, setup: SamplerSetup):

@@ -13,8 +13,8 @@ one vector per mini-batch of a fixed random partition of the training set (the m
 members' vectors), OMP over all of them for ceil(f * N / B) batches, each batch's weight given
 to all its members, random unpicked batches filling a short answer.
 
-On a CPU each class's OMP runs compiled and in float64 (`selection/omp_compiled.py`), on a GPU
-all classes in one batched solver (`selection/omp_batched.py`).
+The OMPs run in `kernels.omp`: on a CPU each class's compiled and in float64, on a GPU all
+classes in one batched solver.
 
 Training takes shuffled passes over the selection; each batch's weights are rescaled to mean 1
 within the batch, so the loop's mean(w * l) equals CORDS's per-batch loss
@@ -30,8 +30,7 @@ from torch import Tensor
 
 from ...options import option
 from ...train.samplers import Batch, SamplerSetup, StepContext
-from ..gradmatch_batched import gradmatch_select_batches, gradmatch_select_per_class
-from ..omp_compiled import warm_up
+from ..kernels.omp import gradmatch_select_batches, gradmatch_select_per_class, warm_up
 from .last_layer import batch_mean_gradients
 from .periodic import Choice, PeriodicSelection, SelectionInputs
 
@@ -55,7 +54,7 @@ class GradMatchSampler(PeriodicSelection):
     Options = GradMatchOptions
     proxy_phase = "selection/gradients"
     choose_phase = "selection/omp"
-    compiled = (warm_up,)  # per-class OMP (GradMatchPB's one OMP is the batched solver)
+    warm_ups = (warm_up,)  # the compiled per-class OMP a CPU runs
     needs_features = True
     state_keys = ("batches", "omp_picked", "random_filled")
 
@@ -71,7 +70,7 @@ class GradMatchSampler(PeriodicSelection):
         self.random_filled = 0
 
     def choose(self, inputs: SelectionInputs, ctx: StepContext) -> Choice:
-        # every class's OMP (or GradMatchPB's one) in one batched solver (gradmatch_batched.py)
+        # every class's OMP, or GradMatchPB's one (kernels.omp chooses the solver per device)
         o, s = self.options, self.setup
         if o.per_batch:
             device = inputs.errors.device

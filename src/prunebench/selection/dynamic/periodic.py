@@ -30,7 +30,7 @@ from ...train.samplers import (
     SelectionRecord,
     StepContext,
 )
-from ..static.quotas import class_quotas
+from ..quotas import class_quotas
 from .forwards import eval_logits, features_and_logits
 from .passes import WeightedPasses
 from .timing import Stopwatch
@@ -58,9 +58,9 @@ class PeriodicSelection(BaseSampler):
     proxy_phase = "selection/proxy"  # the timer of the forward and the error vectors
     choose_phase = "selection/choose"  # the timer of `choose`; each method names its own
     needs_features = False  # True: SelectionInputs.features holds the penultimate features
-    # warm_up functions of the compiled kernels `choose` runs on a CPU: called when the sampler
-    # is built, so their machine code loads before any timer runs
-    compiled: tuple = ()
+    # the kernel packages' warm_up(device) functions `choose` relies on: called when the
+    # sampler is built, so compiled code loads before any timer runs
+    warm_ups: tuple = ()
     state_keys: tuple[str, ...] = ()  # a method's own attributes that checkpoints keep
 
     def __init__(self, setup: SamplerSetup, pool: Tensor | None = None):
@@ -75,9 +75,8 @@ class PeriodicSelection(BaseSampler):
         self.passes = WeightedPasses(setup.batch_size, setup.generator)
         self.records: list[SelectionRecord] = []
         self.forward_examples = 0
-        if setup.labels.device.type == "cpu":
-            for warm_up in self.compiled:
-                warm_up()
+        for warm_up in self.warm_ups:
+            warm_up(setup.labels.device)
 
     @property
     def pool_size(self) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 from prunebench.errors import UserError
 
 from ...options import option
-from .quotas import (
+from .common import (
     SUM_TOLERANCE,
     check_fraction,
     check_inputs,

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from prunebench.errors import UserError
 
-from .quotas import check_fraction, select_by_group
+from .common import check_fraction, select_by_group
 
 # Rows converted to the working dtype at once: 16 MiB of float32 at d = 512. A CIFAR-10 class
 # (5,000 rows) is converted once; a 50,000-row pool streams through the buffer.

@@ -22,8 +22,8 @@ import numpy as np
 from prunebench.errors import UserError
 
 from ...options import option
+from .common import check_fraction, select_by_group
 from .embedding_pool import check_embeddings
-from .quotas import check_fraction, select_by_group
 
 CENTERS = ("median", "mean")
 BANDS = ("distance", "rank")

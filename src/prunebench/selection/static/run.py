@@ -19,7 +19,7 @@ from ...implementations import implementation
 from ...jobspec import SelectSpec
 from ...methods import METHODS
 from ...options import build_options
-from .quotas import check_fraction, check_inputs
+from .common import check_fraction, check_inputs
 
 
 def load_values(path: str | Path, n_train: int, *, embeddings: bool) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...options import option
-from .quotas import check_inputs, rank_descending, select_by_group
+from .common import check_inputs, rank_descending, select_by_group
 
 
 @dataclass(frozen=True)

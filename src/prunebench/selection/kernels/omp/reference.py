@@ -1,4 +1,6 @@
-"""Non-negative orthogonal matching pursuit with a ridge term, in Gram form (GradMatch's solver).
+"""Non-negative OMP with a ridge term, in Gram form: the rule GradMatch's solvers follow, written
+plainly for one problem in torch. Only tests and benchmarks call it (the oracle the compiled
+and batched solvers are compared with).
 
 Problem: atoms a_1..a_n (rows of A, each of dimension d) and a target b; find a sparse x >= 0
 with A^T x close to b. Each round adds the atom most correlated with the residual
@@ -27,11 +29,13 @@ of the support's Gram rows is the largest thing held. Works on whatever device t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import Tensor
+
+from ....logit_gradients import error_vectors
+from .common import OmpResult
 
 
 class Atoms(Protocol):
@@ -76,12 +80,46 @@ class DenseAtoms:
         return self._times(self.matrix[idx].T)
 
 
-@dataclass
-class OmpResult:
-    indices: Tensor  # int64 atom positions kept, in the order they were picked
-    weights: Tensor  # float64, all > 0, aligned with indices
-    residual_norm: float  # ||b - A_S^T x||
-    picks: int  # atoms ever added (dropped and skipped ones included)
+class LastLayerGradients:
+    """Rows g_i = [e_i, vec(e_i h_i^T)] given by their factors E (n x C) and H (n x D); the
+    target is their sum (see `dynamic.last_layer`). Speaks `Atoms`."""
+
+    def __init__(self, errors: Tensor, features: Tensor):
+        self.errors, self.features = errors, features
+
+    @classmethod
+    def from_logits(cls, logits: Tensor, labels: Tensor, features: Tensor) -> LastLayerGradients:
+        return cls(error_vectors(logits, labels), features)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def restrict_to_class_row(self, label: int) -> LastLayerGradients:
+        """Only the head's row of class `label` (CORDS's 'PerClassPerGradient'): [e_c, e_c h]."""
+        return LastLayerGradients(self.errors[:, label:label + 1], self.features)
+
+    def _target_factors(self) -> tuple[Tensor, Tensor]:
+        # b = sum_i g_i = [E^T 1, E^T H]
+        return self.errors.sum(0), self.errors.T @ self.features
+
+    def products(self) -> Tensor:
+        """<g_i, b> = e_i . s + e_i^T M h_i with s = E^T 1, M = E^T H."""
+        s, m = self._target_factors()
+        return self.errors @ s + ((self.errors @ m) * self.features).sum(1)
+
+    def target_sq_norm(self) -> float:
+        s, m = self._target_factors()
+        return float(s.double().pow(2).sum() + m.double().pow(2).sum())
+
+    def columns(self, idx: Tensor) -> Tensor:
+        """<g_i, g_j> = (e_i . e_j)(1 + h_i . h_j) for every i and each j in idx."""
+        return ((self.errors @ self.errors[idx].T)
+                * (1.0 + self.features @ self.features[idx].T))
+
+    def dense(self) -> Tensor:
+        """The explicit n x C(D + 1) rows (tests and small problems only)."""
+        outer = self.errors[:, :, None] * self.features[:, None, :]
+        return torch.cat([self.errors, outer.flatten(1)], 1)
 
 
 def nonnegative_omp(atoms: Atoms, budget: int, lam: float = 0.5, tol: float = 1e-4) -> OmpResult:

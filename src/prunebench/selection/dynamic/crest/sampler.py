@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ...logit_gradients import error_vectors
-from ...options import option
-from ...train.samplers import (
+from ....logit_gradients import error_vectors
+from ....options import option
+from ....train.samplers import (
     BaseSampler,
     Batch,
     SamplerOutputs,
@@ -41,13 +41,13 @@ from ...train.samplers import (
     SelectionRecord,
     StepContext,
 )
-from ..facility_location import SIMILARITIES
-from .crest_coresets import minibatch_coresets
-from .crest_pool import CrestPool
-from .crest_quadratic import AdaHessianMoments, QuadraticModel, fit_quadratic, flat_parameters
-from .forwards import eval_logits
-from .passes import WeightedPasses
-from .timing import Stopwatch
+from ...kernels.facility_location import SIMILARITIES
+from ..forwards import eval_logits
+from ..passes import WeightedPasses
+from ..timing import Stopwatch
+from .coresets import minibatch_coresets
+from .pool import CrestPool
+from .quadratic import AdaHessianMoments, QuadraticModel, fit_quadratic, flat_parameters
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ class CrestOptions:
                                  "(the reference uses 1)", minimum=1)
     train_batches: str = option(
         "union", "union (the reference - shuffled batches of B from the union of the m coresets, "
-        "the last of a pass shorter) or per_coreset (one whole coreset per step, in turn - our "
-        "earlier variant)", choices=("union", "per_coreset"))
+        "the last of a pass shorter) or per_coreset (one whole coreset per step, in turn - an "
+        "ablation)", choices=("union", "per_coreset"))
     warmup: bool = option(True, "train the first ceil(f*N/B) steps on uniform random batches "
                           "of all N and select after them (the reference's first epoch)")
     warmup_lr: str = option(

@@ -1,6 +1,6 @@
 """GradMatch's per-class non-negative OMP on last-layer gradients, compiled (numba), CPU.
 
-The rule is `selection.omp.nonnegative_omp`'s, step for step: the most correlated available
+The rule is `reference.nonnegative_omp`'s, step for step: the most correlated available
 atom (lowest index on a tie), picked once; the ridge normal equations on the support through
 an incrementally extended Cholesky factor; an atom with a zero pivot skipped; the most
 negative weight dropped and the system re-factored and re-solved until every weight is
@@ -25,7 +25,7 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from .omp import OmpResult
+from .common import OmpResult
 
 
 def last_layer_omp(errors: Tensor, features: Tensor, budget: int, lam: float, tol: float

@@ -1,24 +1,21 @@
-"""GradMatch's selection: every class's OMP compiled on a CPU (`omp_compiled`, float64), in
-one batched solver elsewhere (`omp_batched`); GradMatchPB's one OMP in the batched solver.
-
-Drop-in for `GradMatchSampler._select_per_class` and `_select_batches`: the same inputs (what
-those methods read from the sampler, passed explicitly) and the same outputs, including the
-random fill of a short answer, drawn from the sampler's generator in the same order (class by
-class), and the counts the sampler keeps (`omp_picked`, `random_filled`).
+"""GradMatch's selections from OMP answers: the classes' members, every class's OMP in one
+batched solver (a GPU's path), and the random fill of a short answer, drawn from the sampler's
+generator in the same order (class by class), with the counts the sampler keeps
+(`omp_picked`, `random_filled`). The package's `__init__` chooses the solver per device.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .omp import OmpResult
-from .omp_batched import StackedDense, StackedLastLayer, batched_nonnegative_omp
-from .omp_compiled import last_layer_omp
+from .batched import StackedLastLayer, batched_nonnegative_omp
+from .common import OmpResult
 
 
 @dataclass
@@ -29,23 +26,18 @@ class GradMatchSelection:
     random_filled: int  # atoms added at random to fill a quota
 
 
-def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
-                               quotas: dict[int, int], lam: float, tol: float,
-                               class_row_only: bool, generator: torch.Generator
-                               ) -> GradMatchSelection:
-    """Per class with a positive quota (in `quotas`' order), non-negative OMP over the class's
-    last-layer gradients (errors (N, C) and features (N, D) of every training example;
-    `class_row_only`: only the class's row of the head), filled at random to the quota."""
+def class_members(labels: Tensor, quotas: dict[int, int]
+                  ) -> tuple[list[tuple[int, int]], list[Tensor]]:
+    """The classes with a positive quota (in `quotas`' order) and each one's CPU positions."""
     labels_np = labels.cpu().numpy()
-    device = errors.device
     classes = [(label, quota) for label, quota in quotas.items() if quota > 0]
-    members = [torch.from_numpy(np.flatnonzero(labels_np == label)) for label, _ in classes]
-    if device.type == "cpu":
-        results = [last_layer_omp(errors[m][:, label:label + 1] if class_row_only else errors[m],
-                                  features[m], quota, lam, tol)
-                   for (label, quota), m in zip(classes, members, strict=True)]
-    else:
-        results = _stacked_omps(errors, features, classes, members, lam, tol, class_row_only)
+    return classes, [torch.from_numpy(np.flatnonzero(labels_np == label)) for label, _ in classes]
+
+
+def filled_selection(classes: list[tuple[int, int]], members: list[Tensor],
+                     results: list[OmpResult], generator: torch.Generator
+                     ) -> GradMatchSelection:
+    """Every class's OMP answer filled at random to its quota, concatenated class by class."""
     parts, weights, picked_total, filled_total = [], [], 0, 0
     for (_, quota), m, result in zip(classes, members, results, strict=True):
         picked, w, filled = fill_at_random(result.indices.cpu(), result.weights.cpu(), len(m),
@@ -60,9 +52,9 @@ def gradmatch_select_per_class(errors: Tensor, features: Tensor, labels: Tensor,
                               filled_total)
 
 
-def _stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int]],
-                  members: list[Tensor], lam: float, tol: float, class_row_only: bool
-                  ) -> list[OmpResult]:
+def stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int]],
+                 members: list[Tensor], lam: float, tol: float, class_row_only: bool, *,
+                 per_problem_products: bool = False) -> list[OmpResult]:
     """Every class's OMP in one batched solver (a GPU's path; tests run it on a CPU too)."""
     device = errors.device
     sizes = [len(m) for m in members]
@@ -79,19 +71,18 @@ def _stacked_omps(errors: Tensor, features: Tensor, classes: list[tuple[int, int
         e = torch.gather(e, 2, label_t.view(-1, 1, 1).expand(-1, width, 1))
     h = features[index] * real
     return batched_nonnegative_omp(StackedLastLayer(e, h), sizes,
-                                   [quota for _, quota in classes], lam, tol)
+                                   [quota for _, quota in classes], lam, tol,
+                                   per_problem_products=per_problem_products)
 
 
-def gradmatch_select_batches(batch_rows: Tensor, batches: list[Tensor], n_budget: int,
-                             batch_size: int, lam: float, tol: float,
-                             generator: torch.Generator) -> GradMatchSelection:
-    """GradMatchPB: OMP over the mini-batches' mean gradients `batch_rows` (one row per batch
-    of `batches`, from `last_layer.batch_mean_gradients`) for ceil(n_budget / batch_size)
-    batches, each batch's weight given to all its members, random batches filling."""
+def select_batches(solve: Callable[[Tensor, int], OmpResult], batch_rows: Tensor,
+                   batches: list[Tensor], n_budget: int, batch_size: int,
+                   generator: torch.Generator) -> GradMatchSelection:
+    """GradMatchPB: `solve(batch_rows, budget)` (OMP over the mini-batches' mean gradients, one
+    row per batch of `batches`) for ceil(n_budget / batch_size) batches, each batch's weight
+    given to all its members, random batches filling."""
     wanted = min(len(batches), math.ceil(n_budget / batch_size))
-    result = batched_nonnegative_omp(StackedDense(batch_rows.unsqueeze(0), sizes=[len(batches)]),
-                                     [len(batches)],
-                                     [wanted], lam, tol)[0]
+    result = solve(batch_rows, wanted)
     picked, w, filled = fill_at_random(result.indices.cpu(), result.weights.cpu(), len(batches),
                                        wanted, generator)
     members = [batches[int(i)] for i in picked]
@@ -102,8 +93,8 @@ def gradmatch_select_batches(batch_rows: Tensor, batches: list[Tensor], n_budget
 
 def fill_at_random(picked: Tensor, weights: Tensor, pool: int, quota: int,
                    generator: torch.Generator) -> tuple[Tensor, Tensor, int]:
-    """OMP's picks plus random unpicked positions of range(pool) at weight 1 up to quota (as
-    `GradMatchSampler._fill`, same draws); also how many were filled."""
+    """OMP's picks plus random unpicked positions of range(pool) at weight 1 up to quota, and
+    how many were filled."""
     missing = quota - len(picked)
     if missing <= 0:
         return picked, weights.double(), 0

@@ -8,7 +8,7 @@ z ~ Rademacher, u_b = z * (H z) (one Hessian-vector product per probe, averaged 
   moment state per parameter, kept across selections, t counting every batch ever fitted:
   m <- 0.9 m + 0.1 g_b; v <- 0.999 v + 0.001 u_b^2; g_hat_b = m / (1 - 0.9^t);
   h_hat_b = sqrt(v) / sqrt(1 - 0.999^t) + 1e-4 (always positive).
-- `hutchinson` (our earlier variant, an ablation): g_hat_b = g_b, h_hat_b = u_b (signed), no state.
+- `hutchinson` (an ablation): g_hat_b = g_b, h_hat_b = u_b (signed), no state.
 g0 and h0 = the means of g_hat_b and h_hat_b weighted by batch size; the curvature norm = the
 plain mean over batches of ||h_hat_b||. L0 comes from the caller (the eval-mode loss on the random
 subsets, where the check measures). At a check, with delta = theta - theta0:
@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ...models.base import module_mode, uncompiled
-from ...train.loop import autocast
+from ....models.base import module_mode, uncompiled
+from ....train.loop import autocast
 
 BETAS = (0.9, 0.999)  # the reference's Adahessian defaults
 EPS = 1e-4

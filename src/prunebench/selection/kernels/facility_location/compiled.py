@@ -4,11 +4,11 @@ CRAIG solves one facility-location problem per class per selection (MNIST-1D: 10
 points, 100 picks each). In torch a lazy-greedy step is its control, not its arithmetic: a
 dozen small tensor ops and host reads per round, ~0.25 s a selection against ~0.02 s of
 arithmetic. Here a step is a loop: the largest stale bound is re-evaluated, one candidate at
-a time, until no stale bound comes within `_BOUND_RTOL` of the best exact gain; the pick is
-then the lowest index whose exact gain is within `_TIE_RTOL` of the best, which depends only
+a time, until no stale bound comes within `BOUND_RTOL` of the best exact gain; the pick is
+then the lowest index whose exact gain is within `TIE_RTOL` of the best, which depends only
 on the exact gains (every candidate that could tie has been evaluated), not on the order
-they were evaluated in. So this gives the torch lazy greedy's picks (`facility_location.
-_lazy_greedy`), which re-evaluates in batches of doubling size.
+they were evaluated in. So this gives the torch lazy greedy's picks (`lazy.lazy_greedy`),
+which re-evaluates in batches of doubling size.
 
 Arithmetic is the torch path's: float32 distances, each term max(0, m_i - d_ci) rounded to
 float32, sums accumulated in float64 (both paths), so the two differ only in the float64
@@ -26,16 +26,16 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from .facility_location import _BOUND_RTOL, _TIE_RTOL
+from .common import BOUND_RTOL, TIE_RTOL
 
 
 def lazy_greedy_stored(matrix: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """Greedy medoids of a stored (n, n) float32 CPU dissimilarity matrix (row c = d(c, .),
     zero diagonal): (picks int64 in pick order, float32 cluster sizes), as
-    `facility_location._lazy_greedy` gives them for that matrix."""
+    `lazy.lazy_greedy` gives them for that matrix."""
     dist = np.ascontiguousarray(matrix.numpy(), dtype=np.float32)
     k = min(int(k), len(dist))
-    picks, owner = _lazy_greedy(dist, k, _TIE_RTOL, _BOUND_RTOL)
+    picks, owner = _lazy_greedy(dist, k, TIE_RTOL, BOUND_RTOL)
     sizes = np.bincount(owner, minlength=k).astype(np.float32)
     return torch.from_numpy(picks), torch.from_numpy(sizes)
 

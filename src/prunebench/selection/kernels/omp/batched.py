@@ -1,16 +1,16 @@
-"""Many non-negative OMPs at once: `selection.omp.nonnegative_omp`'s rule on G stacked problems.
+"""Many non-negative OMPs at once: `reference.nonnegative_omp`'s rule on G stacked problems.
 
 GradMatch solves one OMP per class per selection; looped, every step of every class is a chain
 of small kernels and several host synchronisations (argmax, the pivot test, the sign test).
 Here the G problems (atoms padded to a common n, padding never available) advance together:
 one step is one chain of batched kernels for all of them (correlations, argmax, Gram columns,
 triangular solve, Cholesky solve) and two host reads (which problems are still running, which
-need a drop). On a CPU the matrix-vector products run one per problem (see `_matvec`), the
-rest batched. The rule is the single solver's (see `selection.omp`): the most correlated
-available atom, picked once; ridge normal equations on the support through an incrementally
-extended Cholesky factor; an atom with a zero pivot skipped; the most negative weight dropped
-and the system re-solved until all weights are positive; stop at the budget, at
-||r|| < tol ||b||, or when no available atom correlates positively.
+need a drop). The package's `__init__` decides per device whether the matrix-vector
+products run one per problem (`_matvec`). The rule is the single solver's (`reference`): the
+most correlated available atom, picked once; ridge normal equations on the support through
+an incrementally extended Cholesky factor; an atom with a zero pivot skipped; the most
+negative weight dropped and the system re-solved until all weights are positive; stop at the
+budget, at ||r|| < tol ||b||, or when no available atom correlates positively.
 
 Layout that keeps the batch rectangular: each problem's factor lives in a (cap x cap) matrix
 whose first k rows and columns hold the support's factor and whose rest is the identity, with
@@ -30,7 +30,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from .omp import OmpResult
+from .common import OmpResult
 
 
 class StackedAtoms(Protocol):
@@ -49,7 +49,7 @@ class StackedAtoms(Protocol):
 class StackedLastLayer:
     """Last-layer gradients [e, vec(e h^T)] of G groups, factored (see `dynamic.last_layer`):
     errors (G, n, C) and features (G, n, D), zero rows as padding; targets are the row sums.
-    Batched products (a GPU's path: a CPU runs each class's OMP compiled, `omp_compiled`)."""
+    Batched products (a GPU's path: a CPU runs each class's OMP compiled, `compiled`)."""
 
     def __init__(self, errors: Tensor, features: Tensor):
         self.errors, self.features = errors, features
@@ -71,15 +71,15 @@ class StackedLastLayer:
 
 
 class StackedDense:
-    """Explicit atoms (G, n, d), targets (G, d) (default: the row sums); with `sizes` on a CPU
-    computed per group as `DenseAtoms` computes them, so the float32 inner products are bit for
-    bit the looped solver's (OMP's argmax over float32-rounded correlations otherwise flips at
-    near-ties); elsewhere batched."""
+    """Explicit atoms (G, n, d), targets (G, d) (default: the row sums); with `sizes` (the
+    package's choice on a CPU) computed per group as `reference.DenseAtoms` computes them, so
+    the inner products are bit for bit the looped solver's (OMP's argmax over rounded
+    correlations otherwise flips at near-ties); without, batched."""
 
     def __init__(self, matrix: Tensor, target: Tensor | None = None,
                  sizes: list[int] | None = None):
         self.matrix = matrix
-        self.sizes = sizes if matrix.device.type == "cpu" else None
+        self.sizes = sizes
         if target is None:
             target = matrix.sum(1)
             for g, n_g in enumerate(self.sizes or []):
@@ -115,9 +115,11 @@ def _per_group(sizes: list[int], shape: torch.Size, fn) -> Tensor:
 
 @torch.no_grad()
 def batched_nonnegative_omp(atoms: StackedAtoms, sizes: list[int], budgets: list[int],
-                            lam: float = 0.5, tol: float = 1e-4) -> list[OmpResult]:
+                            lam: float, tol: float, *, per_problem_products: bool
+                            ) -> list[OmpResult]:
     """`nonnegative_omp` on each of G stacked problems: problem g has `sizes[g]` real atoms
-    (the first ones of its padded row) and budget `budgets[g]`. One OmpResult per problem."""
+    (the first ones of its padded row) and budget `budgets[g]`. One OmpResult per problem.
+    `per_problem_products`: the matrix-vector products one problem at a time (see `_matvec`)."""
     c = atoms.products().double()
     count, n = c.shape
     device = c.device
@@ -144,7 +146,8 @@ def batched_nonnegative_omp(atoms: StackedAtoms, sizes: list[int], budgets: list
         # each factor is the identity and of x zeros): the products run over m, not cap.
         m = min(cap, step + 1)
         running &= (k < budget_t) & (r_sq > limit) & available.any(1)
-        projections = c - _matvec(gram_rows[:, :m].transpose(1, 2), x[:, :m])
+        projections = c - _matvec(gram_rows[:, :m].transpose(1, 2), x[:, :m],
+                                  per_problem_products)
         projections.masked_fill_(~available, -torch.inf)
         best, j = projections.max(dim=1)
         running &= best > 0  # no atom can lower the residual with a positive weight
@@ -182,10 +185,10 @@ def batched_nonnegative_omp(atoms: StackedAtoms, sizes: list[int], budgets: list
             for g in range(count)]
 
 
-def _matvec(matrices: Tensor, vectors: Tensor) -> Tensor:
-    """(G, n, d) @ (G, d) -> (G, n). On a CPU one matrix-vector product per problem: a bmm
-    with a single column ran 4-10x slower there (no batched gemv); elsewhere one bmm."""
-    if matrices.device.type != "cpu":
+def _matvec(matrices: Tensor, vectors: Tensor, per_problem: bool) -> Tensor:
+    """(G, n, d) @ (G, d) -> (G, n): one bmm, or (`per_problem`, a CPU's choice: a bmm with a
+    single column ran 4-10x slower there, no batched gemv) one product per problem."""
+    if not per_problem:
         return (matrices @ vectors.unsqueeze(2))[..., 0]
     out = matrices.new_empty(matrices.shape[:2])
     for g in range(len(matrices)):

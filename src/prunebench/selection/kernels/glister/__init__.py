@@ -1,6 +1,8 @@
 """GLISTER's stochastic greedy with no host synchronisation per pick and a cheap validation step.
 
-`glister_greedy` takes the inputs of `dynamic.glister.stochastic_greedy` and returns its picks;
+The public call, and the only place that chooses a path by device.
+
+`glister_greedy` takes the inputs of `reference.stochastic_greedy` and returns its picks;
 two things make it fast while keeping the rule:
 
 - Every pick's candidate sample is drawn before the loop. The sample at pick t is
@@ -18,8 +20,9 @@ two things make it fast while keeping the rule:
   float64 over sums of positive terms (w <= 1 and the largest w is 1, so P_i . w >= the P_ic of
   that class > 0 unless a row's logits span more than ~700), then cast to the gradients' dtype.
 
-On a CPU the loop runs compiled (`glister_compiled`, the same steps; a pick there is ~12
-small tensor ops whose overhead is the whole cost). The one difference from
+On a CPU the loop runs compiled (`compiled`, the same steps; a pick there is ~12 small
+tensor ops whose overhead is the whole cost), elsewhere as tensor ops (`tensor`); `warm_up`
+loads the compiled code before any timed phase (a no-op off the CPU). The one difference from
 `stochastic_greedy`: v is formed in float64 by this identity instead of in float32 by
 softmax, so gains agree to float32 rounding and a pick can differ only where two sampled
 candidates' gains agree to ~1e-7 relative (tests compare picks on fixed inputs).
@@ -34,7 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .glister_compiled import glister_greedy_compiled
+from .common import draw_positions
+from .tensor import tensor_loop
+
+__all__ = ["glister_greedy", "warm_up"]
 
 
 @torch.no_grad()
@@ -48,59 +54,21 @@ def glister_greedy(grads: Tensor, val_logits: Tensor, val_labels: Tensor, k: int
     if k <= 0:
         return torch.zeros(0, dtype=torch.long)
     sample = min(n, math.ceil(n / max(k, 1) * math.log(1 / epsilon)))
-    positions, valid = _draw_positions(n, k, sample, rng, device)
+    positions, valid = draw_positions(n, k, sample, rng, device)
     logits = val_logits.detach().to(device=device, dtype=torch.float64)
     exp_logits = torch.exp(logits - logits.max(dim=1, keepdim=True).values)  # P
     onehot_mean = F.one_hot(val_labels.to(device), classes).to(torch.float64).mean(0)
     if device.type == "cpu":  # the same loop compiled: a CPU pays per op, not per flop
+        from .compiled import glister_greedy_compiled  # numba loads only where it is used
+
         return glister_greedy_compiled(grads.detach(), exp_logits, onehot_mean, k, eta,
                                        positions, valid)
-    return _tensor_loop(grads, exp_logits, onehot_mean, k, eta, positions, valid)
+    return tensor_loop(grads, exp_logits, onehot_mean, k, eta, positions, valid)
 
 
-def _tensor_loop(grads: Tensor, exp_logits: Tensor, onehot_mean: Tensor, k: int, eta: float,
-                 positions: Tensor, valid: Tensor) -> Tensor:
-    """The picks as one chain of tensor ops each, no host sync (a GPU's path)."""
-    n, classes = grads.shape
-    device = grads.device
-    n_val = len(exp_logits)
-    remaining = torch.arange(n, device=device)
-    picked = torch.empty(k, dtype=torch.long, device=device)
-    total = torch.zeros(classes, dtype=grads.dtype, device=device)
-    v = _validation_gradient(exp_logits, onehot_mean, n_val, total, eta).to(grads.dtype)
-    for t in range(k):
-        left = n - t
-        pos = positions[t]
-        candidates = remaining[pos]
-        gains = (grads[candidates] @ v).masked_fill_(~valid[t], -math.inf)
-        best = torch.argmax(gains)  # first maximum, as np/torch argmax in the loop
-        best_pos = pos[best].view(1)
-        chosen = candidates[best].view(1)
-        picked[t:t + 1] = chosen
-        remaining.index_copy_(0, best_pos, remaining[left - 1:left].clone())
-        total += grads.index_select(0, chosen)[0]
-        v = _validation_gradient(exp_logits, onehot_mean, n_val, total, eta).to(grads.dtype)
-    return picked.cpu()
+def warm_up(device: torch.device) -> None:
+    """Load (or compile) the CPU's compiled greedy now, outside any timed phase."""
+    if torch.device(device).type == "cpu":
+        from .compiled import warm_up as load_compiled
 
-
-def _draw_positions(n: int, k: int, sample: int, rng: np.random.Generator,
-                    device: torch.device) -> tuple[Tensor, Tensor]:
-    """Every pick's sample, drawn as the loop draws it: (k, sample) positions (padded with 0
-    where fewer than `sample` candidates are left) and a mask of the real ones."""
-    positions = np.zeros((k, sample), dtype=np.int64)
-    valid = np.zeros((k, sample), dtype=bool)
-    for t in range(k):
-        left = n - t
-        size = min(sample, left)
-        positions[t, :size] = rng.choice(left, size=size, replace=False)
-        valid[t, :size] = True
-    return torch.from_numpy(positions).to(device), torch.from_numpy(valid).to(device)
-
-
-def _validation_gradient(exp_logits: Tensor, onehot_mean: Tensor, n_val: int, total: Tensor,
-                         eta: float) -> Tensor:
-    """mean_i softmax(z_i - eta * total) - mean onehot, from P = exp(z - rowmax) (float64)."""
-    shift = eta * total.to(torch.float64)
-    w = torch.exp(shift.min() - shift)
-    inverse_sums = torch.reciprocal(exp_logits @ w)
-    return (exp_logits.T @ inverse_sums) * w / n_val - onehot_mean
+        load_compiled()

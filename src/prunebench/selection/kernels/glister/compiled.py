@@ -4,8 +4,8 @@
 argmax, the swap-remove of the remaining array and the factored validation gradient
 v = w * (P^T (1 / (P w))) / |V| - mean onehot(y) (see that module). On a CPU those ~12 small
 ops per pick cost ~0.1 s a selection (MNIST-1D: 1,000 picks) against ~0.01 s of arithmetic;
-here the same steps are a loop. The samples are drawn up front by `glister_greedy`'s own
-`_draw_positions` (the same calls on the generator as the one-pick-at-a-time definition).
+here the same steps are a loop. The samples are drawn up front by `common.draw_positions`
+(the same calls on the generator as the one-pick-at-a-time definition).
 
 Arithmetic: v in float64, then rounded to the gradients' dtype, as `glister_greedy` does; a
 gain g_i . v is summed in float64 over that dtype's values, where torch sums a float32

@@ -1,4 +1,4 @@
-"""Subset sizes, per-class quotas, and the shared plumbing every static selector uses."""
+"""Subset sizes and the shared plumbing every static selector uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from prunebench.errors import UserError
+from ...errors import UserError
+from ...train.budget import budget_size
+from ..quotas import class_quotas
 
 # Fractions like 0.7 + 0.3 do not always sum to exactly 1.0 in floating point.
 SUM_TOLERANCE = 1e-9
@@ -19,28 +21,11 @@ def check_fraction(fraction: float) -> None:
 
 
 def subset_size(n: int, fraction: float) -> int:
-    """Number of examples to keep: max(1, round(fraction * n)), at most n."""
+    """Number of examples to keep: the budget rule (`train.budget.budget_size`), checked."""
     check_fraction(fraction)
     if n < 1:
         raise UserError("cannot select a subset of an empty training set; check the data split")
-    return min(n, max(1, round(fraction * n)))
-
-
-def class_quotas(labels: np.ndarray, k: int) -> dict[int, int]:
-    """Per-class counts proportional to class sizes, summing to k (largest remainder)."""
-    classes, sizes = np.unique(np.asarray(labels), return_counts=True)
-    n = int(sizes.sum())
-    if not 0 <= k <= n:
-        raise UserError(f"cannot pick {k} examples out of {n}; k must be between 0 and {n}")
-    # Integer arithmetic keeps the remainders exact, so tie-breaking is reproducible.
-    exact = k * sizes.astype(np.int64)
-    floors, remainders = exact // n, exact % n
-    extra = k - int(floors.sum())
-    # Largest remainder first, ties to the lower class id (lexsort: last key is primary).
-    order = np.lexsort((classes, -remainders))
-    floors[order[:extra]] += 1
-    # A class only gets an extra when its remainder is > 0, so floor + 1 <= its size.
-    return {int(c): int(q) for c, q in zip(classes, floors, strict=True)}
+    return budget_size(n, fraction)
 
 
 def check_inputs(
