@@ -93,15 +93,15 @@ grid_timeout() {  # the grid's own stop, inside the step's limit: its finished j
 if [ $SMOKE = 1 ]; then
   DEVICE=cpu
   C10=(--n-train 1000 --n-test 200)
-  TESTS=(tests/test_compiled_training.py tests/test_glister_greedy.py)
+  TESTS=(tests/test_compiled_training.py tests/kernels/glister/test_greedy.py)
   TRAIN=(--steps 2 --variants fp32 fp32+compile)
   KERNELS=(--kernel-n 2000)
 else
   DEVICE=cuda
   C10=()
-  TESTS=(tests/test_gpu.py tests/test_compiled_training.py tests/test_craig_by_class.py
-         tests/test_facility_location.py tests/test_facility_location_batched.py
-         tests/test_glister_greedy.py tests/test_omp_batched.py tests/test_static_methods.py)
+  TESTS=(tests/test_gpu.py tests/test_compiled_training.py tests/kernels/facility_location/test_by_class.py
+         tests/kernels/facility_location/test_greedy.py tests/kernels/facility_location/test_by_group.py
+         tests/kernels/glister/test_greedy.py tests/kernels/omp/test_batched.py tests/test_static_methods.py)
   TRAIN=(--steps 200 --variants bf16+cl bf16+cl+cudagraphs)
   KERNELS=()
 fi

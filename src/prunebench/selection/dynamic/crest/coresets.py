@@ -28,7 +28,7 @@ def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,
     training labels (any device). A class with fewer than `per_class` points gives all of them
     (the reference then tops up the other classes; with our equal per-class draws that happens
     only for a class smaller than ceil(r/C) in the whole pool). `similarity`: facility
-    location's (`SIMILARITIES` in selection/facility_location.py).
+    location's (`SIMILARITIES` in selection/kernels/facility_location).
     """
     device = proxies.device
     union = torch.cat(subsets).to(device)

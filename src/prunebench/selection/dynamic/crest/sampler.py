@@ -6,19 +6,19 @@ S = ceil(f*N / B), one budget epoch of steps.
    step is skipped); the first selection is at step S.
 2. Selection: m class-stratified random subsets of the pool (ceil(r/C) per class), one
    eval-mode forward of their union (un-augmented) for the losses and the last-layer proxy,
-   per subset and class facility-location medoids (crest_coresets.py).
+   per subset and class facility-location medoids (coresets.py).
 3. Training: batches of B from the shuffled union of the m coresets with their weights,
    pass after pass while the checks pass (a pass's last batch is |union| mod B examples, as
    the reference's DataLoader gives it; `train_batches: per_coreset` trains one whole coreset
    per step instead).
-4. Quadratic model fitted at once over the coreset union (crest_quadratic.py): AdaHessian
+4. Quadratic model fitted at once over the coreset union (quadratic.py): AdaHessian
    moments kept across selections, train mode on augmented batches (the reference's choices).
 5. Check every `check_interval` steps: the eval-mode loss of the same random subsets against
    the model's prediction at theta_now - theta_at_selection; |true - approx| > tau * true
    selects again at this step.
 6. Adaptive interval and m: after every selection but the first, check_interval =
    ceil(initial curvature norm / norm * interval_mul), m = min(check_interval * batch_num_mul, S).
-7. Learned examples (off by default, as in the reference): crest_pool.py.
+7. Learned examples (off by default, as in the reference): pool.py.
 Corrections to the reference (docs/methods.md, faults): one backward per training step, checks that
 forward only the random subsets, delta as a parameter difference, synchronised timers.
 """

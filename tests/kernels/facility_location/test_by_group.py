@@ -2,7 +2,7 @@
 
 The reference is the loop the batched call replaces: for each group id in ascending order,
 ``greedy_facility_location(features[groups == g], k_g)`` with its picks mapped back to
-positions (that greedy is itself checked against brute force in test_facility_location.py).
+positions (that greedy is itself checked against brute force in test_greedy.py).
 Equality is exact: the same picks in the same order and the same weights.
 """
 
