@@ -88,7 +88,7 @@ def test_per_class_selection_is_omp_on_each_class(digits_dir):
     last = sampler.outputs().selections[-1]
     features, logits = features_and_logits(model, run.data, everything, 256)
     grads = LastLayerGradients.from_logits(logits, run.data.train_y, features)
-    for label in (0, 7):  # on a CPU the sampler's OMP is float64 (selection/kernels/omp/compiled.py)
+    for label in (0, 7):  # on a CPU the sampler's OMP is float64 (kernels/omp/compiled.py)
         members = np.flatnonzero(labels == label)
         result = nonnegative_omp(LastLayerGradients(grads.errors[members].double(),
                                                     grads.features[members].double()),

@@ -119,7 +119,7 @@ def test_per_class_selection_equals_the_per_class_loop(device, class_row_only, l
     errors, features, labels = last_layer_problem(0, 600, 6, 8)
     counts = torch.bincount(labels, minlength=6).tolist()
     quotas = {c: max(0, round(0.1 * counts[c]) - (c == 2) * 100) for c in range(6)}  # one 0
-    # a CPU solves each class compiled in float64 (kernels/omp/compiled.py), a GPU batched in float32
+    # a CPU solves each class compiled in float64 (omp/compiled.py), a GPU batched in float32
     precision = torch.float64 if device == "cpu" else torch.float32
     expected = per_class_reference(errors.to(precision), features.to(precision), labels, quotas,
                                    lam, tol, class_row_only,
