@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,70 @@ def test_the_layering_check_sees_a_climbing_import(tmp_path):
     assert internal_imports(path, tmp_path) == {"prunebench.selection.dynamic", "prunebench.cli",
                                                 "prunebench.train.loop"}
     assert "selection" not in allowed("train") and "cli" not in allowed("server")
+
+
+def module_name(path: Path, root: Path = SRC.parent) -> str:
+    """src/prunebench/a/b.py -> prunebench.a.b; a package's __init__.py -> the package."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycles(package: Path = SRC) -> list[list[str]]:
+    """Every cycle among the package's explicit imports (top level or in a function)."""
+    graph = {module_name(p, package.parent): internal_imports(p, package.parent)
+             for p in package.rglob("*.py")}
+    cycles, state = [], {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                cycles.append(trail[trail.index(target):] + [target])
+            elif target in graph and target not in state:
+                visit(target, trail + [target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_no_import_circle():
+    assert import_cycles() == []
+
+
+def test_selection_top_level_is_quotas_and_three_packages():
+    top = SRC / "selection"
+    present = {p.name for p in top.iterdir() if p.name != "__pycache__"}
+    assert present == {"__init__.py", "quotas.py", "kernels", "static", "dynamic"}, present
+
+
+# a comparison of a device type with a name, or a CUDA test: a choice of path by device
+DEVICE_CHOICE = re.compile(r"""device(\.type)?\s*[!=]=|[!=]=\s*["'](cpu|cuda)["']|is_cuda""")
+
+
+def test_a_kernel_chooses_its_device_path_only_in_its_package_init():
+    kernels = SRC / "selection" / "kernels"
+    packages = [p for p in kernels.iterdir() if (p / "__init__.py").exists()]
+    assert {p.name for p in packages} >= {"facility_location", "omp", "glister"}
+    wrong = []
+    for path in sorted(kernels.rglob("*.py")) + sorted((SRC / "selection" / "dynamic").rglob(
+            "*.py")):
+        if path.name == "__init__.py" and path.parent in packages:
+            continue
+        if path.name == "timing.py":  # synchronises a CUDA clock; chooses no path
+            continue
+        wrong += [f"{path.relative_to(SRC)}:{n}" for n, line in
+                  enumerate(path.read_text().splitlines(), 1) if DEVICE_CHOICE.search(line)]
+    assert not wrong, "a device choice outside a kernel package's __init__:\n" + "\n".join(wrong)
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path):
+    package = tmp_path / "prunebench"
+    (package / "a").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "a" / "__init__.py").write_text("from .b import x\n")
+    (package / "a" / "b.py").write_text("def f():\n    from .c import g\n")
+    (package / "a" / "c.py").write_text("from .b import f\n\ng = f\n")
+    assert import_cycles(package) == [["prunebench.a.b", "prunebench.a.c", "prunebench.a.b"]]
