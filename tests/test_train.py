@@ -12,8 +12,9 @@ import torch
 from prunebench.errors import UserError
 from prunebench.train.budget import full_steps, plan_steps
 from prunebench.train.device import resolve_device
+from prunebench.train.passes import SubsetSampler
 from prunebench.train.run import run_training
-from prunebench.train.samplers import StepContext, SubsetSampler
+from prunebench.train.samplers import StepContext
 from prunebench.train.schedule import lr_factor
 
 from .conftest import digits_spec, split_job, write_subset

@@ -24,7 +24,7 @@ from ..train.budget import StepPlan, full_steps
 from ..train.device import hardware_name
 from ..train.loop import train_loop
 from ..train.outputs import history_csv
-from ..train.samplers import SubsetSampler
+from ..train.passes import SubsetSampler
 from ..train.setup import open_run_tracker, run_checkpoint, set_up_run
 from ..train.timers import PhaseTimers
 from .protocol import ProxyEpoch, Scorer

@@ -22,7 +22,8 @@ from .budget import full_steps, plan_steps
 from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
 from .outputs import write_run_outputs, write_selection_log
-from .samplers import SamplerSetup, SubsetSampler
+from .passes import SubsetSampler
+from .samplers import SamplerSetup
 from .setup import RunParts, open_run_tracker, run_checkpoint, set_up_run
 
 

@@ -1,11 +1,11 @@
 """The sampler protocol the training loop talks to, what a sampler is built from, and the
-static subset sampler.
+bookkeeping every sampler shares (`BaseSampler`).
 
 A sampler decides, step by step, which examples form the mini-batch and with which weights.
-Static methods and `full` use `SubsetSampler`; dynamic methods (CREST, InfoBatch, ...) live in
-`prunebench.selection.dynamic` and speak the same protocol, so the loop never branches on the
-method. The protocol lives here, beside the loop that calls it: `selection/` imports `train/`,
-never the other way round.
+Static methods and `full` use `passes.SubsetSampler`; dynamic methods (CREST, InfoBatch, ...)
+live in `prunebench.selection.dynamic` and speak the same protocol, so the loop never branches
+on the method. The protocol lives here, beside the loop that calls it: `selection/` imports
+`train/`, never the other way round.
 """
 
 from __future__ import annotations
@@ -119,7 +119,14 @@ class Sampler(Protocol):
 
 
 class BaseSampler:
-    """Defaults for the optional parts of the protocol: plan's steps, nothing observed."""
+    """Defaults for the optional parts of the protocol (plan's steps, nothing observed, nothing
+    reported) and the bookkeeping samplers share: checkpoints of the attributes `state_keys`
+    names, and the record of a selection."""
+
+    # the attributes a checkpoint keeps: one with `state_dict`/`load_state_dict` (passes, a
+    # pool) through those, any other value as it is
+    state_keys: tuple[str, ...] = ()
+    records: list[SelectionRecord]  # a selecting sampler's selections, in order
 
     def start_epoch(self, ctx: StepContext) -> None:
         pass
@@ -133,35 +140,31 @@ class BaseSampler:
     def outputs(self) -> SamplerOutputs:
         return SamplerOutputs()
 
-
-class SubsetSampler(BaseSampler):
-    """Shuffled passes over a fixed index set; a pass's last batch may be smaller.
-
-    When an epoch has more steps than one pass (the equal-steps protocol) the next pass starts
-    at once, so every step draws a batch and passes need not align with epochs.
-    """
-
-    def __init__(self, indices: Tensor, batch_size: int, generator: torch.Generator):
-        self.indices = indices.long()
-        self.batch_size = batch_size
-        self.generator = generator
-        self._order: Tensor | None = None
-        self._cursor = 0
-
-    def _new_pass(self) -> None:
-        perm = torch.randperm(len(self.indices), generator=self.generator)
-        self._order = self.indices[perm.to(self.indices.device)]
-        self._cursor = 0
-
-    def next_batch(self, ctx: StepContext) -> Batch:
-        if self._order is None or self._cursor >= len(self._order):
-            self._new_pass()
-        batch = self._order[self._cursor:self._cursor + self.batch_size]
-        self._cursor += len(batch)
-        return Batch(batch)
-
     def state_dict(self) -> dict:
-        return {"order": self._order, "cursor": self._cursor}
+        state = {}
+        for key in self.state_keys:
+            value = getattr(self, key)
+            state[key] = value.state_dict() if hasattr(value, "load_state_dict") else value
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        self._order, self._cursor = state["order"], state["cursor"]
+        for key in self.state_keys:
+            value = getattr(self, key)
+            if hasattr(value, "load_state_dict"):
+                value.load_state_dict(state[key])
+            else:
+                setattr(self, key, state[key])
+
+    def record_selection(self, ctx: StepContext, indices: Tensor, weights: Tensor | None,
+                         seconds: float, *, pool_size: int, reason: str | None = None,
+                         columns: dict[str, ColumnValue] | None = None) -> None:
+        """Append one selection to `records` (selections.csv's row and selected.npz's entry):
+        `indices` and `weights` (None: all 1) on any device, its measured `seconds`; `reason`
+        defaults to "initial" for the first selection and "epoch start" after it."""
+        if reason is None:
+            reason = "initial" if not self.records else "epoch start"
+        self.records.append(SelectionRecord(
+            step=ctx.step, epoch=ctx.epoch, reason=reason, pool_size=pool_size,
+            indices=indices.cpu(),
+            weights=torch.ones(len(indices)) if weights is None else weights.cpu(),
+            seconds=seconds, columns=dict(columns or {})))

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...options import option
+from ...train.passes import normalise_weights
 from ...train.samplers import StepContext
 from ..kernels.facility_location import craig_select, warm_up
-from .passes import normalise_weights
 from .periodic import Choice, PeriodicSelection, SelectionInputs
 
 

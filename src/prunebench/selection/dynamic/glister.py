@@ -52,7 +52,7 @@ class GlisterSampler(PeriodicSelection):
     Options = GlisterOptions
     choose_phase = "selection/greedy"
     warm_ups = (warm_up,)
-    state_keys = ("val_indices", "pool")
+    state_keys = (*PeriodicSelection.state_keys, "val_indices", "pool")
 
     def __init__(self, setup: SamplerSetup):
         n = setup.n_train

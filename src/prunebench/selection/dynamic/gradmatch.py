@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from ...options import option
+from ...train.passes import normalise_weights
 from ...train.samplers import Batch, SamplerSetup, StepContext
 from ..kernels.omp import gradmatch_select_batches, gradmatch_select_per_class, warm_up
 from .last_layer import batch_mean_gradients
@@ -56,7 +57,7 @@ class GradMatchSampler(PeriodicSelection):
     choose_phase = "selection/omp"
     warm_ups = (warm_up,)  # the compiled per-class OMP a CPU runs
     needs_features = True
-    state_keys = ("batches", "omp_picked", "random_filled")
+    state_keys = (*PeriodicSelection.state_keys, "batches", "omp_picked", "random_filled")
 
     def __init__(self, setup: SamplerSetup):
         super().__init__(setup)
@@ -89,8 +90,7 @@ class GradMatchSampler(PeriodicSelection):
     def next_batch(self, ctx: StepContext) -> Batch:
         batch = self.passes.next()
         # mean 1 within the batch: the loop's mean(w * l) is then sum(w l) / sum(w) (CORDS)
-        weights = batch.weights * (len(batch.weights) / batch.weights.sum())
-        return Batch(batch.indices, weights)
+        return Batch(batch.indices, normalise_weights(batch.weights))
 
     def extra_outputs(self) -> dict:
         return {"omp_picked": self.omp_picked, "random_filled": self.random_filled}

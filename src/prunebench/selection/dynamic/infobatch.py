@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from ...options import option
+from ...train.passes import WeightedPasses
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SamplerSetup, StepContext
-from .passes import WeightedPasses
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class InfoBatchOptions:
 
 class InfoBatchSampler(BaseSampler):
     Options = InfoBatchOptions
+    state_keys = ("losses", "passes", "skipped_total", "kept_per_epoch")
 
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
@@ -73,11 +74,3 @@ class InfoBatchSampler(BaseSampler):
         return SamplerOutputs(extra={"skipped_examples": self.skipped_total,
                                      "kept_per_epoch": self.kept_per_epoch})
 
-    def state_dict(self) -> dict:
-        return {"losses": self.losses, "passes": self.passes.state_dict(),
-                "skipped_total": self.skipped_total, "kept_per_epoch": self.kept_per_epoch}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.losses, self.skipped_total = state["losses"], state["skipped_total"]
-        self.passes.load_state_dict(state["passes"])
-        self.kept_per_epoch = state["kept_per_epoch"]

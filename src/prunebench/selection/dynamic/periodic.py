@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ...logit_gradients import error_vectors
+from ...train.passes import WeightedPasses
 from ...train.samplers import (
     BaseSampler,
     Batch,
@@ -32,7 +33,6 @@ from ...train.samplers import (
 )
 from ..quotas import class_quotas
 from .forwards import eval_logits, features_and_logits
-from .passes import WeightedPasses
 from .timing import Stopwatch
 
 
@@ -61,7 +61,8 @@ class PeriodicSelection(BaseSampler):
     # the kernel packages' warm_up(device) functions `choose` relies on: called when the
     # sampler is built, so compiled code loads before any timer runs
     warm_ups: tuple = ()
-    state_keys: tuple[str, ...] = ()  # a method's own attributes that checkpoints keep
+    # what checkpoints keep; a method adds its own attributes to these
+    state_keys: tuple[str, ...] = ("passes", "records", "forward_examples")
 
     def __init__(self, setup: SamplerSetup, pool: Tensor | None = None):
         """`pool`: the CPU int64 indices a selection may pick from (None: every example)."""
@@ -106,12 +107,8 @@ class PeriodicSelection(BaseSampler):
                 choice = self.choose(inputs, ctx)
         weights = None if choice.weights is None else choice.weights.to(device)
         self.passes.reset(choice.indices.to(device), weights)
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            pool_size=self.pool_size, indices=choice.indices.cpu(),
-            weights=(torch.ones(len(choice.indices)) if choice.weights is None
-                     else choice.weights.cpu()),
-            seconds=watch.seconds, columns=dict(choice.columns)))
+        self.record_selection(ctx, choice.indices, choice.weights, watch.seconds,
+                              pool_size=self.pool_size, columns=choice.columns)
 
     def _inputs(self, ctx: StepContext) -> SelectionInputs:
         s = self.setup
@@ -137,12 +134,3 @@ class PeriodicSelection(BaseSampler):
                               selections=list(self.records),
                               extra={"selections": len(self.records), **self.extra_outputs()})
 
-    def state_dict(self) -> dict:
-        return {"passes": self.passes.state_dict(), "records": self.records,
-                "forward_examples": self.forward_examples,
-                **{key: getattr(self, key) for key in self.state_keys}}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.passes.load_state_dict(state["passes"])
-        for key in ("records", "forward_examples", *self.state_keys):
-            setattr(self, key, state[key])

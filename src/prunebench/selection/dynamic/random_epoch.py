@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from ...train.passes import WeightedPasses
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SamplerSetup, StepContext
 from .draws import uniform_draw
-from .passes import WeightedPasses
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class RandomEpochOptions:
 
 class RandomEpochSampler(BaseSampler):
     Options = RandomEpochOptions
+    state_keys = ("passes", "draws")
 
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
@@ -42,9 +43,3 @@ class RandomEpochSampler(BaseSampler):
         return SamplerOutputs(extra={"subsets_drawn": self.draws,
                                      "subset_size": self.setup.n_budget})
 
-    def state_dict(self) -> dict:
-        return {"passes": self.passes.state_dict(), "draws": self.draws}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.passes.load_state_dict(state["passes"])
-        self.draws = state["draws"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ...train.passes import WeightedPasses
 from ...train.samplers import (
     BaseSampler,
     Batch,
@@ -32,7 +33,6 @@ from ...train.samplers import (
     SelectionRecord,
     StepContext,
 )
-from .passes import WeightedPasses
 from .timing import Stopwatch
 
 
@@ -85,6 +85,7 @@ class PermutationStream:
 
 class Rs2Sampler(BaseSampler):
     Options = Rs2Options
+    state_keys = ("stream", "passes", "records")
 
     def __init__(self, setup: SamplerSetup):
         self.setup = setup
@@ -97,10 +98,7 @@ class Rs2Sampler(BaseSampler):
         with Stopwatch(s.labels.device) as watch, ctx.timers.phase("selection/permutation"):
             indices = self.stream.next_slice(s.n_budget)
         self.passes.reset(indices.to(s.labels.device), None)
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason="initial" if not self.records else "epoch start",
-            pool_size=s.n_train, indices=indices.clone(),
-            weights=torch.ones(len(indices)), seconds=watch.seconds))
+        self.record_selection(ctx, indices.clone(), None, watch.seconds, pool_size=s.n_train)
 
     def next_batch(self, ctx: StepContext) -> Batch:
         return self.passes.next()
@@ -111,11 +109,3 @@ class Rs2Sampler(BaseSampler):
                                      "passes_started": self.stream.passes,
                                      "subset_size": self.setup.n_budget})
 
-    def state_dict(self) -> dict:
-        return {"stream": self.stream.state_dict(), "passes": self.passes.state_dict(),
-                "records": self.records}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.stream.load_state_dict(state["stream"])
-        self.passes.load_state_dict(state["passes"])
-        self.records = state["records"]

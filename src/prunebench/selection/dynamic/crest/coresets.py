@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ....train.passes import normalise_weights
 from ...kernels.facility_location import facility_location_by_group
-from ..passes import normalise_weights
 
 
 def minibatch_coresets(subsets: list[Tensor], proxies: Tensor, labels: Tensor,

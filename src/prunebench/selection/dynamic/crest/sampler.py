@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from ....logit_gradients import error_vectors
 from ....options import option
+from ....train.passes import WeightedPasses
 from ....train.samplers import (
     BaseSampler,
     Batch,
@@ -43,7 +44,6 @@ from ....train.samplers import (
 )
 from ...kernels.facility_location import SIMILARITIES
 from ..forwards import eval_logits
-from ..passes import WeightedPasses
 from ..timing import Stopwatch
 from .coresets import minibatch_coresets
 from .pool import CrestPool
@@ -227,12 +227,11 @@ class CrestSampler(BaseSampler):
         self.since_selection = 0
         # CREST's own columns of selections.csv: the check that triggered this selection (None:
         # no check), the check interval set after it, the coresets it built, its curvature norm
-        self.records.append(SelectionRecord(
-            step=ctx.step, epoch=ctx.epoch, reason=reason, pool_size=pool_size,
-            indices=core.cpu(), weights=weights.cpu(), seconds=watch.seconds,
-            columns={"rel_error": rel_error, "check_interval": self.interval,
-                     "num_coresets": num_coresets,
-                     "curvature_norm": self.quadratic.curvature_norm}))
+        self.record_selection(ctx, core, weights, watch.seconds, pool_size=pool_size,
+                              reason=reason,
+                              columns={"rel_error": rel_error, "check_interval": self.interval,
+                                       "num_coresets": num_coresets,
+                                       "curvature_norm": self.quadratic.curvature_norm})
 
     def _fit(self, ctx: StepContext, core, weights, loss0: float) -> QuadraticModel:
         """The quadratic model over the coreset union in shuffled batches of B."""
@@ -283,24 +282,14 @@ class CrestSampler(BaseSampler):
         return abs(true - approx) / max(true, 1e-12)
 
     # -- checkpoints ----------------------------------------------------------------------
+    state_keys = ("pool", "passes", "warmup_passes", "random_union", "moments", "interval", "m",
+                  "initial_norm", "since_selection", "records", "counts", "drops")
+
     def state_dict(self) -> dict:
-        return {"pool": self.pool.state_dict(), "passes": self.passes.state_dict(),
-                "warmup_passes": self.warmup_passes.state_dict(),
-                "random_union": self.random_union,
-                "quadratic": self.quadratic.state_dict() if self.quadratic else None,
-                "moments": self.moments.state_dict() if self.moments else None,
-                "interval": self.interval, "m": self.m, "initial_norm": self.initial_norm,
-                "since_selection": self.since_selection, "records": self.records,
-                "counts": dict(self.counts), "drops": list(self.drops)}
+        quadratic = self.quadratic.state_dict() if self.quadratic else None
+        return {**super().state_dict(), "quadratic": quadratic}
 
     def load_state_dict(self, state: dict) -> None:
-        self.pool.load_state_dict(state["pool"])
-        self.passes.load_state_dict(state["passes"])
-        self.warmup_passes.load_state_dict(state["warmup_passes"])
+        super().load_state_dict(state)
         quadratic = state["quadratic"]
         self.quadratic = QuadraticModel.from_state(quadratic) if quadratic else None
-        if self.moments is not None:
-            self.moments.load_state_dict(state["moments"])
-        for key in ("random_union", "interval", "m", "initial_norm", "since_selection",
-                    "records", "counts", "drops"):
-            setattr(self, key, state[key])

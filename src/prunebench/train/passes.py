@@ -1,13 +1,14 @@
-"""Training on a selection: shuffled passes over weighted indices, and the weights' scale."""
+"""Training on a selection: shuffled passes over (weighted) indices, and the weights' scale.
+
+Every sampler trains through `WeightedPasses`: `SubsetSampler` (static subsets, `full`) over
+unweighted indices, the dynamic methods over each selection."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor
 
-from ...train.samplers import Batch
+from .samplers import BaseSampler, Batch, StepContext
 
 
 def normalise_weights(weights: Tensor) -> Tensor:
@@ -31,9 +32,6 @@ class WeightedPasses:
         self.indices, self.weights = indices, weights
         self._order, self._cursor = None, 0
 
-    def batches_per_pass(self) -> int:
-        return math.ceil(len(self.indices) / self.batch_size)
-
     def next(self) -> Batch:
         if self._order is None or self._cursor >= len(self._order):
             self._order = torch.randperm(len(self.indices), generator=self.generator)
@@ -51,3 +49,21 @@ class WeightedPasses:
     def load_state_dict(self, state: dict) -> None:
         self.indices, self.weights = state["indices"], state["weights"]
         self._order, self._cursor = state["order"], state["cursor"]
+
+
+class SubsetSampler(BaseSampler):
+    """Shuffled passes over a fixed index set (static subsets, `full`, proxy runs); a pass's
+    last batch may be smaller.
+
+    When an epoch has more steps than one pass (the equal-steps protocol) the next pass starts
+    at once, so every step draws a batch and passes need not align with epochs.
+    """
+
+    state_keys = ("passes",)
+
+    def __init__(self, indices: Tensor, batch_size: int, generator: torch.Generator):
+        self.passes = WeightedPasses(batch_size, generator)
+        self.passes.reset(indices.long(), None)
+
+    def next_batch(self, ctx: StepContext) -> Batch:
+        return self.passes.next()
