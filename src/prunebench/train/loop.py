@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..config import TrainSettings
 from ..errors import UserError
-from ..models.base import uncompiled
+from ..models.base import eval_mode, uncompiled
 from .budget import StepPlan
 from .checkpoint import Checkpoint
 from .samplers import Sampler, StepContext
@@ -53,19 +53,18 @@ def autocast(device: torch.device):
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, batches, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over (x, y) batches, in eval mode."""
-    was_training = model.training
-    model.eval()
+    """Mean cross-entropy and accuracy over (x, y) batches, in eval mode (each module's own
+    mode restored after)."""
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     count = 0
-    for x, y in batches:
-        with autocast(device):
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-        count += len(y)
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in batches:
+            with autocast(device):
+                logits = model(x)
+            loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
+            count += len(y)
     return loss_sum.item() / count, correct.item() / count
 
 
