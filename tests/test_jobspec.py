@@ -16,6 +16,7 @@ from prunebench import paths
 from prunebench.config import load_schema, science_settings, validate_config
 from prunebench.errors import UserError
 from prunebench.jobspec import ProxySpec, SelectSpec, TrainSpec
+from prunebench.jsonflags import json_object
 from prunebench.methods import METHODS
 from prunebench.ops import Ops, Speed, operational_keys
 from prunebench.plan import ExperimentPlan
@@ -90,6 +91,30 @@ def test_a_malformed_spec_is_one_clear_error(spec_class, text, needle):
     with pytest.raises(UserError) as error:
         spec_class.from_json(text)
     assert needle in str(error.value)
+
+
+SETTINGS_PARSERS = {  # flag -> parser: the CLI's --options/--settings, a JobSpec, Ops
+    "--settings": lambda text: json_object(text, "--settings", required=("dataset", "proxy")),
+    "--spec": ProxySpec.from_json,
+    "--ops": Ops.from_json,
+}
+
+
+@pytest.mark.parametrize("flag", SETTINGS_PARSERS)
+@pytest.mark.parametrize("text, message", [
+    ("not json", "{flag} is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+    ("[1]", "{flag} must be a JSON object"),
+    ('{"training": {}}', "{flag} lacks dataset, proxy; run jobs through snakemake, which writes "
+                         "the full settings"),
+])
+def test_every_json_flag_says_the_same_of_a_malformed_object(flag, text, message):
+    # one parser (prunebench.jsonflags) behind them all; Ops has a default for every key (it
+    # lacks nothing) and refuses an unknown one in its own words
+    if flag == "--ops" and text.startswith("{"):
+        message = "--ops has unknown key(s) ['training']; choose from: "
+    with pytest.raises(UserError) as error:
+        SETTINGS_PARSERS[flag](text)
+    assert str(error.value).startswith(message.format(flag=flag))
 
 
 def test_ops_hold_exactly_the_operational_settings():

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from prunebench.server import SOCKET_ENV, start_server, stop_server
+from prunebench import server as job_server
+from prunebench.server import SOCKET_ENV, run_through_server, start_server, stop_server
 
 from .conftest import digits_spec, job_flags
 
@@ -91,3 +94,75 @@ def test_an_unreachable_server_means_the_job_runs_alone(tmp_path, digits_dir):
     spec = digits_spec(epochs=1)
     result = train(digits_dir, tmp_path / "solo", spec, str(tmp_path / "no.sock"))
     assert result.returncode == 0 and (tmp_path / "solo" / "metrics.json").exists()
+
+
+# `prunebench serve` (cli.cmd_serve), then, once it stopped, its own CUDA state and a fork's
+SERVE_THEN_REPORT_CUDA = """
+import json, os, sys
+from prunebench.cli import main
+from prunebench.server import serve
+serve(sys.argv[1], lambda argv: main(argv, delegate=False))
+import torch
+read, write = os.pipe()
+if os.fork() == 0:  # torch marks a fork 'bad' (no CUDA in it) if its parent touched CUDA
+    os.write(write, b"1" if getattr(torch.cuda, "_is_in_bad_fork", lambda: False)() else b"0")
+    os._exit(0)
+bad_fork = os.read(read, 1) == b"1"
+print(json.dumps({"initialized": torch.cuda.is_initialized(), "bad_fork": bad_fork}))
+"""
+
+
+def test_the_server_process_never_initialises_cuda(tmp_path, digits_dir):
+    path = tmp_path / "server.sock"
+    process = subprocess.Popen([sys.executable, "-c", SERVE_THEN_REPORT_CUDA, str(path)],
+                               stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+        time.sleep(0.1)
+    spec = {**digits_spec(epochs=1), "device": "auto"}  # where there is a GPU the job trains on it
+    job = train(digits_dir, tmp_path / "job", spec, str(path))
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    log = (tmp_path / "job.log").read_text()
+    assert job.returncode == 0, log
+    assert job_server.CUDA_REFUSAL.strip() not in log  # it ran in a fork of the server
+    # neither initialised (is_initialized) nor touched at all, e.g. by is_available(), which
+    # leaves is_initialized() False but makes every later fork unable to use CUDA
+    assert json.loads(out.splitlines()[-1]) == {"initialized": False, "bad_fork": False}
+
+
+def test_a_server_that_initialised_cuda_refuses_to_fork(tmp_path, monkeypatch, capfd):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    forked = []
+    monkeypatch.setattr(os, "fork", lambda: forked.append(True) or 1)
+    path = str(tmp_path / "server.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve_one():
+        conn, _ = listener.accept()
+        with conn:
+            job_server._fork_job(conn, listener, lambda argv: 0)
+
+    thread = threading.Thread(target=serve_one)
+    thread.start()
+    monkeypatch.setenv(SOCKET_ENV, path)
+    try:
+        assert run_through_server(["train", "--help"]) is None  # so the job runs in its own process
+    finally:
+        thread.join(timeout=30)
+        listener.close()
+    assert not forked
+    err = capfd.readouterr().err
+    assert err == job_server.CUDA_REFUSAL and err.count("\n") == 1
+
+
+def test_the_cuda_check_imports_no_torch():
+    code = ("import sys; from prunebench.server import cuda_initialized; "
+            "print(cuda_initialized(), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

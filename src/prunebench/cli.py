@@ -8,12 +8,12 @@ so `select`, `aggregate` and `report` start fast.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from .errors import UserError
+from .jsonflags import json_object
 from .reuse_cli import add_reuse_commands
 from .tracking import (
     finish_failed_runs,
@@ -26,25 +26,10 @@ from .tracking import (
 REPORT_KEYS = ("experiment", "protocol", "datasets", "methods", "fractions", "seeds")
 
 
-def _json_object(text: str, flag: str, required: tuple[str, ...] = ()) -> dict:
-    """A JSON object from the command line; the workflow writes these, people rarely do."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{flag} is not valid JSON ({exc})") from exc
-    if not isinstance(value, dict):
-        raise UserError(f"{flag} must be a JSON object")
-    missing = [key for key in required if key not in value]
-    if missing:
-        raise UserError(f"{flag} lacks {', '.join(missing)}; run jobs through snakemake, which "
-                        "writes the full settings")
-    return value
-
-
 def cmd_prepare(args) -> None:
     from .data import prepare_dataset
 
-    meta = prepare_dataset(args.dataset, _json_object(args.options, "--options"), args.out)
+    meta = prepare_dataset(args.dataset, json_object(args.options, "--options"), args.out)
     print(f"prepared {args.dataset}: {meta['n_train']} train, {meta['n_test']} test -> {args.out}")
 
 
@@ -103,7 +88,7 @@ def _experiment_config(args) -> dict:
             raise UserError(f"schema {args.schema} not found; run from the repository root or "
                             "pass --schema workflow/schemas/config.schema.yaml")
         return read_config_file(args.config, args.schema)
-    return _json_object(args.settings, "--settings", REPORT_KEYS)
+    return json_object(args.settings, "--settings", REPORT_KEYS)
 
 
 def cmd_aggregate(args) -> None:

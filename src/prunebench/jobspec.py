@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .config import TrainSettings
 from .errors import UserError
+from .jsonflags import checked_object, json_object
 from .methods import METHODS, Method
 
 
@@ -35,13 +36,8 @@ class JobSpec:
 
     @classmethod
     def from_dict(cls, values: dict, flag: str = "--spec"):
-        if not isinstance(values, dict):
-            raise UserError(f"{flag} must be a JSON object")
         names = [f.name for f in dataclasses.fields(cls)]
-        missing = [name for name in names if name not in values]
-        if missing:
-            raise UserError(f"{flag} lacks {', '.join(missing)}; run jobs through snakemake, "
-                            "which writes the full settings")
+        checked_object(values, flag, required=names)
         unknown = sorted(set(values) - set(names))
         if unknown:
             raise UserError(f"{flag} has unknown key(s) {unknown}; a {cls.__name__} holds: "
@@ -50,11 +46,7 @@ class JobSpec:
 
     @classmethod
     def from_json(cls, text: str, flag: str = "--spec"):
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{flag} is not valid JSON ({exc})") from exc
-        return cls.from_dict(values, flag)
+        return cls.from_dict(json_object(text, flag), flag)
 
 
 def _training(values: dict) -> TrainSettings:

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 
 from .errors import UserError
+from .jsonflags import checked_object, json_object
 
 PROXY_SECTION = "proxy"  # the config section of the proxy's operational settings
 # Preparation options (a dataset's `options`) that change where files come from, never what
@@ -56,8 +57,7 @@ class Ops:
     @classmethod
     def from_dict(cls, values: dict, flag: str = "--ops") -> Ops:
         """From the serialised form (keys left out take the defaults); unknown keys refused."""
-        if not isinstance(values, dict):
-            raise UserError(f"{flag} must be a JSON object")
+        checked_object(values, flag)
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(names))
         if unknown:
@@ -74,11 +74,7 @@ class Ops:
 
     @classmethod
     def from_json(cls, text: str, flag: str = "--ops") -> Ops:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{flag} is not valid JSON ({exc})") from exc
-        return cls.from_dict(values, flag)
+        return cls.from_dict(json_object(text, flag), flag)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

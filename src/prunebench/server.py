@@ -10,6 +10,10 @@ which forks; the child runs the command exactly as the job would have, writing t
 own log, and the job exits with the child's status. Signals sent to the job (Snakemake
 cancelling it) are forwarded to the child. Without a server, or when it cannot be reached (a
 cluster node), the job runs in its own process as before: the numbers are the same either way.
+
+A fork can use the GPU only if its parent never initialised CUDA, so the server must not: it
+only imports modules (none of which may touch the GPU), and it refuses to fork once CUDA is
+initialised in it (the job then runs in its own process, with one line in its log saying why).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ WARM_MODULES = ("torch", "torch._dynamo", "torch.func", "numpy", "pandas",
                 "prunebench.report.aggregate", "prunebench.report.html")
 _LENGTH = struct.Struct("!Q")
 _STATUS = struct.Struct("!i")
+REFUSED = 0  # sent instead of a child's process id: the server did not fork, run the job alone
+CUDA_REFUSAL = ("prunebench: the job server has initialised CUDA, so a fork of it could not use "
+                "the GPU; this job runs in its own process instead (set speed.job_server: false "
+                "to start no server)\n")
 
 
 # -- the job's side ---------------------------------------------------------------------------
@@ -67,6 +75,8 @@ def run_through_server(argv: list[str]) -> int | None:
                   file=sys.stderr)
             return 1
         child = _LENGTH.unpack(pid_bytes)[0]
+        if child == REFUSED:  # the server wrote why to our stderr
+            return None
 
         def forward(signum, _frame):
             try:
@@ -152,6 +162,12 @@ def _fork_job(conn: socket.socket, listener: socket.socket,
             os.close(fd)
         return
     request = json.loads(_read_exactly(conn, _LENGTH.unpack(header)[0]))
+    if cuda_initialized():
+        os.write(fds[2], CUDA_REFUSAL.encode())
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(_LENGTH.pack(REFUSED))
+        return
     pid = os.fork()
     if pid == 0:  # the job
         listener.close()
@@ -160,6 +176,13 @@ def _fork_job(conn: socket.socket, listener: socket.socket,
         os._exit(code)
     for fd in fds:
         os.close(fd)
+
+
+def cuda_initialized() -> bool:
+    """Whether this process has initialised CUDA; torch is not imported to find out (a process
+    that never imported it never initialised CUDA through it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_initialized()
 
 
 def _run_job(conn: socket.socket, fds: list[int], request: dict,

@@ -16,7 +16,9 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from ..data.tensors import TensorData
 from .budget import budget_size
+from .timers import PhaseTimers
 
 
 @dataclass
@@ -34,8 +36,8 @@ class StepContext:
     """What a sampler may look at when it chooses: the model, the data, the run's clock."""
 
     model: torch.nn.Module
-    data: object  # TensorData
-    timers: object  # PhaseTimers
+    data: TensorData
+    timers: PhaseTimers
     epoch: int
     step: int
     lr: float = 0.0  # learning rate of the coming step (GLISTER's virtual step uses it)
