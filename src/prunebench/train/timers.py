@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-PHASES = ("scoring", "selection", "training", "evaluation")
+from ..phases import PHASES
 
 
 class PhaseTimers:
