@@ -103,3 +103,28 @@ def test_target_is_the_row_sum_by_default_and_degenerate_atoms_are_skipped():
     # b = (2, 1); the copy of the first atom is dependent at lam = 0: skipped, not a singularity
     assert len(result.indices) == 2 and 2 in result.indices.tolist()
     assert result.residual_norm < 1e-9
+
+
+def test_reported_residual_is_the_residual_vectors_at_an_exact_fit():
+    """Every solver reports ||b - A_S^T x|| from the residual vector: at an exact fit (lam 0,
+    the target the sum of all atoms, each weight 1) it is ~0, where the stop rule's cheap
+    ||b||^2 - x.c - lam ||x||^2 cancels to ~1e-8 ||b|| (issue 35)."""
+    from prunebench.selection.kernels.omp.batched import StackedLastLayer, batched_nonnegative_omp
+    from prunebench.selection.kernels.omp.compiled import last_layer_omp
+    from prunebench.selection.kernels.omp.reference import LastLayerGradients
+
+    gen = torch.Generator().manual_seed(3)
+    errors = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    features = torch.randn(6, 4, generator=gen, dtype=torch.float64)
+    atoms = LastLayerGradients(errors, features)
+    rows = atoms.dense()
+    target = rows.sum(0)
+    results = [nonnegative_omp(atoms, 6, lam=0.0, tol=0.0),
+               nonnegative_omp(DenseAtoms(rows), 6, lam=0.0, tol=0.0),
+               last_layer_omp(errors, features, 6, 0.0, 0.0),
+               batched_nonnegative_omp(StackedLastLayer(errors[None], features[None]), [6], [6],
+                                       0.0, 0.0, per_problem_products=True)[0]]
+    for result in results:
+        assert sorted(result.indices.tolist()) == list(range(6))
+        explicit = torch.linalg.norm(target - rows[result.indices].T @ result.weights)
+        assert abs(result.residual_norm - float(explicit)) <= 1e-12 * float(target.norm())

@@ -45,6 +45,9 @@ class StackedAtoms(Protocol):
     def columns(self, idx: Tensor) -> Tensor:
         """(G, n): problem g's Gram column of its atom idx[g]."""
 
+    def residual_sq_norm(self, g: int, idx: Tensor, x: Tensor) -> float:
+        """Problem g's ||b_g - A_g[idx]^T x||^2 from its residual vector, in float64."""
+
 
 class StackedLastLayer:
     """Last-layer gradients [e, vec(e h^T)] of G groups, factored (see `dynamic.last_layer`):
@@ -68,6 +71,12 @@ class StackedLastLayer:
         e, h = self.errors, self.features
         g = torch.arange(len(idx), device=idx.device)
         return (e @ e[g, idx].unsqueeze(2))[..., 0] * (1.0 + (h @ h[g, idx].unsqueeze(2))[..., 0])
+
+    def residual_sq_norm(self, g: int, idx: Tensor, x: Tensor) -> float:
+        e, h, x = self.errors[g].double(), self.features[g].double(), x.double()
+        bias = e.sum(0) - e[idx].T @ x
+        weights = e.T @ h - (e[idx] * x[:, None]).T @ h[idx]
+        return float(bias.pow(2).sum() + weights.pow(2).sum())
 
 
 class StackedDense:
@@ -94,6 +103,10 @@ class StackedDense:
 
     def target_sq_norms(self) -> Tensor:
         return self.target.double().pow(2).sum(1)
+
+    def residual_sq_norm(self, g: int, idx: Tensor, x: Tensor) -> float:
+        residual = self.target[g].double() - self.matrix[g][idx].double().T @ x.double()
+        return float(residual.pow(2).sum())
 
     def columns(self, idx: Tensor) -> Tensor:
         m = self.matrix
@@ -179,9 +192,12 @@ def batched_nonnegative_omp(atoms: StackedAtoms, sizes: list[int], budgets: list
         rhs = torch.gather(c, 1, support).masked_fill_(~used, 0.0)
         fresh = (b_sq - (x * rhs).sum(1) - lam * (x * x).sum(1)).clamp_min(0.0)
         r_sq = torch.where(extend, fresh, r_sq)
-    k_list, picks_list, r_list = k.tolist(), picks.tolist(), r_sq.tolist()
+    # the stop rule read the cheap, cancelling r_sq; the reported norm is the residual vector's
+    k_list, picks_list = k.tolist(), picks.tolist()
     return [OmpResult(indices=support[g, :k_list[g]].clone(), weights=x[g, :k_list[g]].clone(),
-                      residual_norm=r_list[g] ** 0.5, picks=picks_list[g])
+                      residual_norm=atoms.residual_sq_norm(g, support[g, :k_list[g]],
+                                                           x[g, :k_list[g]]) ** 0.5,
+                      picks=picks_list[g])
             for g in range(count)]
 
 

@@ -52,6 +52,9 @@ class Atoms(Protocol):
     def columns(self, idx: Tensor) -> Tensor:
         """Gram columns A A[idx]^T, shape (n, len(idx))."""
 
+    def residual_sq_norm(self, idx: Tensor, x: Tensor) -> float:
+        """||b - A[idx]^T x||^2 from the residual vector itself, in float64."""
+
 
 class DenseAtoms:
     """Atoms given as an explicit matrix A (n x d); the target defaults to the sum of the rows.
@@ -78,6 +81,10 @@ class DenseAtoms:
 
     def columns(self, idx: Tensor) -> Tensor:
         return self._times(self.matrix[idx].T)
+
+    def residual_sq_norm(self, idx: Tensor, x: Tensor) -> float:
+        residual = self.target.double() - self.matrix[idx].double().T @ x.double()
+        return float(residual.pow(2).sum())
 
 
 class LastLayerGradients:
@@ -115,6 +122,13 @@ class LastLayerGradients:
         """<g_i, g_j> = (e_i . e_j)(1 + h_i . h_j) for every i and each j in idx."""
         return ((self.errors @ self.errors[idx].T)
                 * (1.0 + self.features @ self.features[idx].T))
+
+    def residual_sq_norm(self, idx: Tensor, x: Tensor) -> float:
+        """[s - E_S^T x, E^T H - E_S^T diag(x) H_S] (s = E^T 1), formed in float64."""
+        e, h, x = self.errors.double(), self.features.double(), x.double()
+        bias = e.sum(0) - e[idx].T @ x
+        weights = e.T @ h - (e[idx] * x[:, None]).T @ h[idx]
+        return float(bias.pow(2).sum() + weights.pow(2).sum())
 
     def dense(self) -> Tensor:
         """The explicit n x C(D + 1) rows (tests and small problems only)."""
@@ -160,8 +174,10 @@ def nonnegative_omp(atoms: Atoms, budget: int, lam: float = 0.5, tol: float = 1e
             chol[:k, :k] = torch.linalg.cholesky(gram_rows[:k][:, kept] + lam * eye)
             x = _solve(chol[:k, :k], c[kept])
         r_sq = max(b_sq - float(x @ c[support[:k]]) - lam * float(x @ x), 0.0)
-    return OmpResult(indices=support[:k].clone(), weights=x, residual_norm=r_sq ** 0.5,
-                     picks=picks)
+    # the stop rule reads r_sq (cheap, but it cancels near an exact fit); the reported norm
+    # is the residual vector's
+    return OmpResult(indices=support[:k].clone(), weights=x,
+                     residual_norm=atoms.residual_sq_norm(support[:k], x) ** 0.5, picks=picks)
 
 
 def _extend_cholesky(chol: Tensor, k: int, cross: Tensor, diagonal: float) -> bool:
