@@ -1,12 +1,13 @@
 """Non-negative OMP for GradMatch (per class) and GradMatchPB (over mini-batches).
 
 The public calls, and the only place that chooses a path by device:
-- on a CPU each class's OMP runs compiled with numba in float64 (``compiled``: a torch step
-  there is ~30 small kernels and host reads, most of the selection's time); GradMatchPB's one
-  problem runs the batched torch solver with its products computed one problem at a time, as
-  the reference solver computes them;
-- elsewhere every class's OMP runs in one batched solver (``batched``: one chain of kernels
-  per step for all classes), and GradMatchPB's one problem in the same solver.
+- on a CPU everything is float64: each class's OMP runs compiled with numba (``compiled``: a
+  torch step there is ~30 small kernels and host reads, most of the selection's time), and
+  GradMatchPB's one problem runs the batched torch solver with its products computed one
+  problem at a time, as the reference solver computes them;
+- elsewhere (float32 inner products) every class's OMP runs in one batched solver
+  (``batched``: one chain of kernels per step for all classes), and GradMatchPB's one problem
+  in the same solver.
 - ``warm_up(device)`` loads the compiled code before any timed phase (a no-op off the CPU).
 ``reference.nonnegative_omp`` is the rule written plainly, for tests; ``gradmatch`` turns
 answers into selections (random fill, class order).
@@ -59,6 +60,8 @@ def gradmatch_select_batches(batch_rows: Tensor, batches: list[Tensor], n_budget
     on_cpu = batch_rows.device.type == "cpu"
 
     def solve(rows: Tensor, budget: int) -> OmpResult:
+        if on_cpu:  # one precision per device: a CPU's OMPs are float64 (the compiled ones too)
+            rows = rows.double()
         atoms = StackedDense(rows.unsqueeze(0), sizes=[len(rows)] if on_cpu else None)
         return batched_nonnegative_omp(atoms, [len(rows)], [budget], lam, tol,
                                        per_problem_products=on_cpu)[0]
