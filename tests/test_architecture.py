@@ -19,8 +19,8 @@ def modules_after_import(module: str) -> set[str]:
 def test_workflow_and_report_side_never_load_torch():
     # the Snakefile imports these; the report stage must run where torch is absent
     for module in ("prunebench.config", "prunebench.methods", "prunebench.plan",
-                   "prunebench.paths", "prunebench.server", "prunebench.report.aggregate",
-                   "prunebench.report.html", "prunebench.selection.static.run"):
+                   "prunebench.paths", "prunebench.server", "prunebench.report.read.aggregate",
+                   "prunebench.report.render.html", "prunebench.selection.static.run"):
         loaded = modules_after_import(module)
         assert "torch" not in loaded, module
         assert "wandb" not in loaded, module

@@ -14,20 +14,20 @@ import yaml
 from prunebench.cli import main
 from prunebench.errors import UserError
 from prunebench.plan import ExperimentPlan
-from prunebench.report.aggregate import build_summary, write_summary
-from prunebench.report.crest import (
+from prunebench.report.analysis.crest import (
     crest_run_table,
     crest_selections,
     dataset_baseline,
     selection_stats,
 )
-from prunebench.report.curves import run_history
-from prunebench.report.html import render_report
-from prunebench.report.layout import (
+from prunebench.report.analysis.tables import method_table
+from prunebench.report.read.aggregate import build_summary, write_summary
+from prunebench.report.read.curves import run_history
+from prunebench.report.read.scores import spearman_matrix
+from prunebench.report.render.html import render_report
+from prunebench.report.render.layout import (
     report_files,
 )
-from prunebench.report.scores import spearman_matrix
-from prunebench.report.tables import method_table
 
 from .conftest import ROOT, SCHEMA
 from .report_fixtures import (
@@ -101,7 +101,7 @@ def test_mean_std_over_seeds_and_n(toy):
 
 
 def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
-    from prunebench.report.html import proxy_provenance
+    from prunebench.report.render.html import proxy_provenance
 
     monkeypatch.chdir(tmp_path)
     config, runs, _ = build_toy(tmp_path, ["full", "el2n"])
@@ -116,7 +116,7 @@ def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
 
 
 def test_embedding_methods_are_charged_the_first_proxy_seed_only(tmp_path):
-    from prunebench.report.aggregate import scoring_costs
+    from prunebench.report.read.aggregate import scoring_costs
 
     proxies = write_proxies(tmp_path, {"embeddings": 2.0, "el2n": 1.5})  # seeds 0 and 1
     costs = scoring_costs(proxies)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..methods import METHODS, base_method
-from ..plan import ExperimentPlan
+from ...methods import METHODS, base_method
+from ...plan import ExperimentPlan
 
 # Figures every dataset gets, then the optional ones; the value is the label shown in reports.
 FIGURES = {

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .aggregate import PHASES
+from ..read.aggregate import PHASES
 from .palette import Look, method_looks, tag, tag_svg
 
 STYLE = {

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_text
-from ..errors import UserError
-from ..methods import SCORES
-from ..paths import missing_beside
+from ...atomic import write_text
+from ...errors import UserError
+from ...methods import SCORES
+from ...paths import missing_beside
 from .efficiency import selection_efficiency
 from .progress import progress
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import figures, figures_analysis, published
+from ..render import figures, figures_analysis
+from . import published
 from .frontier import frontier, frontier_rows
 from .intervals import absent_baselines, differences, width_note
 from .leaderboard import Row, headline, leaderboard, leaderboard_csv

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import read_npy
-from ..errors import UserError
+from ...atomic import read_npy
+from ...errors import UserError
 
 MAIN_SCORES = ("el2n", "grand", "forgetting")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
+from ...errors import UserError
 from .selections import GENERIC_COLUMNS, read_selection_log
 
 DIFFICULTY_SCORES = ("el2n", "forgetting")

@@ -12,20 +12,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..methods import base_method
-from . import figures, figures_selection
-from .analysis import Analysis, analyse
-from .crest import crest_run_table, crest_selections, dataset_baseline
-from .curves import mean_curves
-from .layout import dynamic_methods
-from .scores import absent_scores, score_stats, spearman_matrix
-from .selections import (
+from ...methods import base_method
+from ..analysis.answer import Analysis, analyse
+from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
+from ..analysis.selections import (
     dynamic_selections,
     read_labels,
     selection_display_rows,
     selection_run_table,
 )
-from .tables import format_method_rows, method_csv, method_order, method_table
+from ..analysis.tables import format_method_rows, method_csv, method_order, method_table
+from ..read.curves import mean_curves
+from ..read.scores import absent_scores, score_stats, spearman_matrix
+from . import figures, figures_selection
+from .layout import dynamic_methods
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
+from ...errors import UserError
 
 GENERIC_COLUMNS = ["step", "epoch", "reason", "pool_size", "n_selected", "selection_s"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .crest import DIFFICULTY_SCORES
+from ..analysis.crest import DIFFICULTY_SCORES
 from .figures import figure, log_axis, to_svg
 from .palette import LINESTYLES, Look, tag
 

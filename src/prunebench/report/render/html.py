@@ -17,16 +17,16 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from .. import __version__
-from ..atomic import write_text
-from ..errors import UserError
-from ..hardware import cpu_model
-from ..plan import ExperimentPlan
-from .aggregate import MISSING_COLUMNS
+from ... import __version__
+from ...atomic import write_text
+from ...errors import UserError
+from ...hardware import cpu_model
+from ...plan import ExperimentPlan
+from ..read.aggregate import MISSING_COLUMNS
+from ..read.progress import progress
+from ..read.scores import read_scores
 from .export import summary_md, summary_tex
 from .layout import report_files
-from .progress import progress
-from .scores import read_scores
 from .sections import dataset_section
 
 RUN_COLUMNS = ["method", "fraction", "seed", "test_acc", "time_scoring", "time_selection",

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .aggregate import PHASES
+from ..read.aggregate import PHASES
 
 KEYS = ["dataset", "model", "method", "fraction"]
 

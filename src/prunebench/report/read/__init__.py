@@ -1,0 +1,1 @@
+"""Reading result files."""
