@@ -5,13 +5,13 @@ and the display rows that `sections.dataset_section` puts on the page."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..render import figures, figures_analysis
 from . import published
+from .formatting import number
 from .frontier import frontier, frontier_rows
 from .intervals import absent_baselines, differences, width_note
 from .leaderboard import Row, headline, leaderboard, leaderboard_csv
@@ -43,13 +43,11 @@ class Analysis:
 
 
 def _difference_rows(diffs: pd.DataFrame) -> list[dict]:
-    def pts(value: float) -> str:
-        return "–" if math.isnan(value) else f"{value:+.2f}"
-
     return [{"method": r.method, "fraction": f"{r.fraction:g}",
              "baseline": f"{r.baseline} (f = {r.baseline_fraction:g})", "test": r.test,
-             "n": f"{r.n} / {r.n_baseline}", "difference": pts(r.diff_pts),
-             "interval": f"{pts(r.low_pts)} to {pts(r.high_pts)}", "verdict": r.verdict}
+             "n": f"{r.n} / {r.n_baseline}", "difference": number(r.diff_pts, "+.2f"),
+             "interval": f"{number(r.low_pts, '+.2f')} to {number(r.high_pts, '+.2f')}",
+             "verdict": r.verdict}
             for r in diffs.itertuples()]
 
 

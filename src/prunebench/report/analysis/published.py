@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .formatting import number
+
 COLUMNS = ["paper", "table", "method", "fraction", "metric", "paper_value", "our_value",
            "difference", "paper_accuracy", "our_accuracy", "our_accuracy_std",
            "accuracy_difference", "status"]
@@ -76,10 +78,6 @@ def _row(reference, method, fraction, metric, value, ours, status, our_full, pap
             "accuracy_difference": our_acc - paper_acc, "status": status}
 
 
-def _fmt(value: float, fmt: str = ".2f") -> str:
-    return "–" if value is None or math.isnan(value) else format(value, fmt)
-
-
 def display(reference: dict, frame: pd.DataFrame) -> dict:
     """What the page shows of one reference: its source line and display rows."""
     rows = []
@@ -88,13 +86,13 @@ def display(reference: dict, frame: pd.DataFrame) -> dict:
         std = "" if math.isnan(r["our_accuracy_std"]) else f" ± {r['our_accuracy_std']:.2f}"
         rows.append({
             "method": r["method"],
-            "fraction": "–" if math.isnan(r["fraction"]) else f"{r['fraction']:g}",
-            "metric": METRIC_LABEL[r["metric"]], "paper": _fmt(r["paper_value"]),
-            "ours": _fmt(r["our_value"]) if measured else r["status"],
-            "difference": _fmt(r["difference"], "+.2f") if measured else "–",
-            "paper_accuracy": _fmt(r["paper_accuracy"]),
-            "our_accuracy": _fmt(r["our_accuracy"]) + std if measured else r["status"],
-            "accuracy_difference": _fmt(r["accuracy_difference"], "+.2f") if measured else "–",
+            "fraction": number(r["fraction"], "g"),
+            "metric": METRIC_LABEL[r["metric"]], "paper": number(r["paper_value"], ".2f"),
+            "ours": number(r["our_value"], ".2f") if measured else r["status"],
+            "difference": number(r["difference"], "+.2f") if measured else "–",
+            "paper_accuracy": number(r["paper_accuracy"], ".2f"),
+            "our_accuracy": number(r["our_accuracy"], ".2f") + std if measured else r["status"],
+            "accuracy_difference": number(r["accuracy_difference"], "+.2f") if measured else "–",
             "measured": measured,
         })
     return {"paper": reference["paper"], "table": reference["table"],

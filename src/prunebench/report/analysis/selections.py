@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import UserError
+from .formatting import number
 
 GENERIC_COLUMNS = ["step", "epoch", "reason", "pool_size", "n_selected", "selection_s"]
 
@@ -121,26 +122,23 @@ def selection_run_table(selections: pd.DataFrame, training_smallest: float | Non
     return pd.DataFrame(rows)
 
 
-def _g(value, digits: int = 3) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}g}"
-
-
 def selection_display_rows(per_run: pd.DataFrame) -> list[dict]:
     """The per-run table as shown."""
     rows = []
     for rec in per_run.to_dict("records"):
         row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
                "selections": rec["selections"],
-               "size mean (min–max)": f"{_g(rec['size_mean'])} ({rec['size_min']}–"
+               "size mean (min–max)": f"{number(rec['size_mean'], '.3g')} ({rec['size_min']}–"
                                       f"{rec['size_max']})",
                "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
                "s per selection: mean / first / later median":
-                   f"{_g(rec['seconds_mean'])} / {_g(rec['seconds_first'])} / "
-                   f"{_g(rec['seconds_later_median'])}",
-               "selection s (total)": _g(rec["seconds_total"])}
+                   f"{number(rec['seconds_mean'], '.3g')} / "
+                   f"{number(rec['seconds_first'], '.3g')} / "
+                   f"{number(rec['seconds_later_median'], '.3g')}",
+               "selection s (total)": number(rec["seconds_total"], ".3g")}
         if "class_distance_mean" in rec:
-            row["class distance mean / max"] = (f"{_g(rec['class_distance_mean'], 2)} / "
-                                                f"{_g(rec['class_distance_max'], 2)}")
+            row["class distance mean / max"] = (f"{number(rec['class_distance_mean'], '.2g')} / "
+                                                f"{number(rec['class_distance_max'], '.2g')}")
             row["smallest class share (training)"] = (
                 f"{100 * rec['smallest_class_share_min']:.1f}% "
                 f"({100 * rec['smallest_class_share_training']:.1f}%)")

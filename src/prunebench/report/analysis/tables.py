@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..read.aggregate import PHASES
+from .formatting import number
 
 KEYS = ["dataset", "model", "method", "fraction"]
 
@@ -62,29 +63,24 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
         columns="_rank")
 
 
-def _num(value: float, fmt: str, empty: str = "–") -> str:
-    return empty if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else format(value, fmt)
-
-
 def format_method_rows(table: pd.DataFrame) -> list[dict]:
     """Display strings for the HTML table: accuracy in %, change in points, seconds."""
     rows = []
     for rec in table.to_dict("records"):
-        std = _num(100 * rec["acc_std"], ".2f", "")
+        std = number(100 * rec["acc_std"], ".2f", missing="")
         rows.append({
             "method": rec["method"], "kind": rec["kind"], "fraction": f"{rec['fraction']:g}",
             "accuracy": f"{100 * rec['acc_mean']:.2f}" + (f" ± {std}" if std else ""),
             "n": int(rec["n"]),
-            "vs_full": _num(100 * rec["acc_vs_full"], "+.2f"),
-            "rel_error": _num(100 * rec["rel_error"], ".2f"),
-            "time": _num(rec["time_total"], ".2f"),
-            "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
-            "selection_share": _num(100 * rec["selection_share"], ".1f"),
-            "selection_efficiency": _num(rec["selection_efficiency"], ".2f"),
-            "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
+            "vs_full": number(100 * rec["acc_vs_full"], "+.2f"),
+            "rel_error": number(100 * rec["rel_error"], ".2f"),
+            "time": number(rec["time_total"], ".2f"),
+            "phases": " / ".join(number(rec[f"time_{p}"], ".2f") for p in PHASES),
+            "selection_share": number(100 * rec["selection_share"], ".1f"),
+            "selection_efficiency": number(rec["selection_efficiency"], ".2f"),
+            "speedup": number(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
                                                       else ""),
-            "steps": f"{rec['steps']:.0f}", "step_share": _num(100 * rec["step_share"], ".0f"),
+            "steps": f"{rec['steps']:.0f}", "step_share": number(100 * rec["step_share"], ".0f"),
         })
     return rows
 

@@ -15,6 +15,7 @@ import pandas as pd
 from ...methods import base_method
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
+from ..analysis.formatting import number
 from ..analysis.selections import (
     dynamic_selections,
     read_labels,
@@ -50,15 +51,9 @@ class DatasetSection:
 
 def _records(frame: pd.DataFrame, digits: int = 4) -> list[dict]:
     def show(value):
-        if isinstance(value, float | np.floating):
-            return "–" if np.isnan(value) else f"{value:.{digits}g}"
-        return value
+        return number(value, f".{digits}g") if isinstance(value, float | np.floating) else value
 
     return [{k: show(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
-
-
-def _g(value, digits: int = 4) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}g}"
 
 
 def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
@@ -67,24 +62,26 @@ def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
     rows = []
     for rec in per_run.to_dict("records"):
         row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
-               "selections": rec["selections"], "checks": _g(rec["checks"]),
+               "selections": rec["selections"], "checks": number(rec["checks"], ".4g"),
                "re-selected after a failed check": rec["check_failed"],
-               "checks failed": "–" if pd.isna(rec["checks_failed_share"])
-               else f"{100 * rec['checks_failed_share']:.0f}%",
-               "check interval (mean)": _g(rec["mean_check_interval"], 3),
-               "coresets m (mean)": _g(rec["mean_num_coresets"], 3),
+               "checks failed": number(rec["checks_failed_share"], ".0%"),
+               "check interval (mean)": number(rec["mean_check_interval"], ".3g"),
+               "coresets m (mean)": number(rec["mean_num_coresets"], ".3g"),
                "curvature norm first / median / last":
-                   f"{_g(rec['curvature_first'], 3)} / {_g(rec['curvature_median'], 3)} / "
-                   f"{_g(rec['curvature_last'], 3)}",
+                   f"{number(rec['curvature_first'], '.3g')} / "
+                   f"{number(rec['curvature_median'], '.3g')} / "
+                   f"{number(rec['curvature_last'], '.3g')}",
                "steps between re-selections (mean / median)":
-                   f"{_g(rec['mean_steps_between'], 3)} / {_g(rec['median_steps_between'], 3)}",
+                   f"{number(rec['mean_steps_between'], '.3g')} / "
+                   f"{number(rec['median_steps_between'], '.3g')}",
                "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
-               "selection time (s)": _g(rec["selection_s"], 3)}
+               "selection time (s)": number(rec["selection_s"], ".3g")}
         for name, label in (("mean_el2n", "mean EL2N picked (all)"),
                             ("mean_forgetting", "mean forgetting picked (all)"),
                             ("inf_share_forgetting", "never learned picked (all)")):
             if f"{name}_selected" in rec:
-                row[label] = f"{_g(rec[name + '_selected'], 3)} ({_g(rec[name + '_all'], 3)})"
+                row[label] = (f"{number(rec[name + '_selected'], '.3g')} "
+                              f"({number(rec[name + '_all'], '.3g')})")
         rows.append(row)
     return rows
 
