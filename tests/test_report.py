@@ -20,10 +20,10 @@ from prunebench.report.analysis.crest import (
     dataset_baseline,
     selection_stats,
 )
+from prunebench.report.analysis.score_stats import spearman_matrix
 from prunebench.report.analysis.tables import method_table
 from prunebench.report.read.aggregate import build_summary, write_summary
 from prunebench.report.read.curves import run_history
-from prunebench.report.read.scores import spearman_matrix
 from prunebench.report.render.html import render_report
 from prunebench.report.render.layout import (
     report_files,

@@ -16,10 +16,10 @@ from prunebench.report.analysis.crest import crest_selections
 from prunebench.report.analysis.selections import (
     class_distance,
     dynamic_selections,
-    read_selection_log,
     selection_display_rows,
     selection_run_table,
 )
+from prunebench.report.read.selection_log import read_selection_log
 from prunebench.report.render.layout import dynamic_methods, report_files
 
 from .report_fixtures import toy_config

@@ -22,7 +22,7 @@ from ...atomic import write_text
 from ...errors import UserError
 from ...hardware import cpu_model
 from ...plan import ExperimentPlan
-from ..read.aggregate import MISSING_COLUMNS
+from ..read.aggregate import MISSING_COLUMNS, read_aggregate_csv
 from ..read.progress import progress
 from ..read.scores import read_scores
 from .export import summary_md, summary_tex
@@ -42,16 +42,6 @@ def config_digest(config: dict) -> str:
 
 def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
-
-
-def _read_csv(path, what: str, columns: list[str] | None = None) -> pd.DataFrame:
-    if path is None or (columns is not None and not Path(path).exists()):
-        return pd.DataFrame(columns=columns)
-    try:
-        return pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UserError(f"cannot read {what} {path} ({exc}); re-run `prunebench aggregate` "
-                        "(the aggregate rule)") from exc
 
 
 def _versions(summary: pd.DataFrame) -> dict:
@@ -112,8 +102,8 @@ def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> 
 def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
                   score_paths: dict | None = None) -> Path:
     """Render `template` (Jinja2) into `out` and the figures and tables next to it."""
-    summary = _read_csv(summary_csv, "summary")
-    missing = _read_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
+    summary = read_aggregate_csv(summary_csv, "summary")
+    missing = read_aggregate_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
     plan = ExperimentPlan(config)
     produced = plan.produced_scores()
     if score_paths is None:  # the mean score files the workflow builds for this experiment

@@ -16,15 +16,15 @@ from ...methods import base_method
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
 from ..analysis.formatting import number
+from ..analysis.score_stats import absent_scores, score_stats, spearman_matrix
 from ..analysis.selections import (
     dynamic_selections,
-    read_labels,
     selection_display_rows,
     selection_run_table,
 )
 from ..analysis.tables import format_method_rows, method_csv, method_order, method_table
 from ..read.curves import mean_curves
-from ..read.scores import absent_scores, score_stats, spearman_matrix
+from ..read.selection_log import read_labels
 from . import figures, figures_selection
 from .layout import dynamic_methods
 
