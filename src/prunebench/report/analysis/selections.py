@@ -14,7 +14,6 @@ import pandas as pd
 
 from ...errors import UserError
 from ..read.selection_log import read_selection_log
-from .formatting import number
 
 
 def class_distance(picked: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> float:
@@ -83,27 +82,3 @@ def selection_run_table(selections: pd.DataFrame, training_smallest: float | Non
                        smallest_class_share_training=training_smallest)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def selection_display_rows(per_run: pd.DataFrame) -> list[dict]:
-    """The per-run table as shown."""
-    rows = []
-    for rec in per_run.to_dict("records"):
-        row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
-               "selections": rec["selections"],
-               "size mean (min–max)": f"{number(rec['size_mean'], '.3g')} ({rec['size_min']}–"
-                                      f"{rec['size_max']})",
-               "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
-               "s per selection: mean / first / later median":
-                   f"{number(rec['seconds_mean'], '.3g')} / "
-                   f"{number(rec['seconds_first'], '.3g')} / "
-                   f"{number(rec['seconds_later_median'], '.3g')}",
-               "selection s (total)": number(rec["seconds_total"], ".3g")}
-        if "class_distance_mean" in rec:
-            row["class distance mean / max"] = (f"{number(rec['class_distance_mean'], '.2g')} / "
-                                                f"{number(rec['class_distance_max'], '.2g')}")
-            row["smallest class share (training)"] = (
-                f"{100 * rec['smallest_class_share_min']:.1f}% "
-                f"({100 * rec['smallest_class_share_training']:.1f}%)")
-        rows.append(row)
-    return rows

@@ -3,13 +3,10 @@ whole cost and the speedup it buys. Pandas only."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from ..read.aggregate import PHASES
-from .formatting import number
 
 KEYS = ["dataset", "model", "method", "fraction"]
 
@@ -61,28 +58,6 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     table = table.assign(_rank=table.method.map(rank))
     return table.sort_values(["dataset", "_rank", "fraction"], ignore_index=True).drop(
         columns="_rank")
-
-
-def format_method_rows(table: pd.DataFrame) -> list[dict]:
-    """Display strings for the HTML table: accuracy in %, change in points, seconds."""
-    rows = []
-    for rec in table.to_dict("records"):
-        std = number(100 * rec["acc_std"], ".2f", missing="")
-        rows.append({
-            "method": rec["method"], "kind": rec["kind"], "fraction": f"{rec['fraction']:g}",
-            "accuracy": f"{100 * rec['acc_mean']:.2f}" + (f" ± {std}" if std else ""),
-            "n": int(rec["n"]),
-            "vs_full": number(100 * rec["acc_vs_full"], "+.2f"),
-            "rel_error": number(100 * rec["rel_error"], ".2f"),
-            "time": number(rec["time_total"], ".2f"),
-            "phases": " / ".join(number(rec[f"time_{p}"], ".2f") for p in PHASES),
-            "selection_share": number(100 * rec["selection_share"], ".1f"),
-            "selection_efficiency": number(rec["selection_efficiency"], ".2f"),
-            "speedup": number(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
-                                                      else ""),
-            "steps": f"{rec['steps']:.0f}", "step_share": number(100 * rec["step_share"], ".0f"),
-        })
-    return rows
 
 
 def method_csv(table: pd.DataFrame) -> str:

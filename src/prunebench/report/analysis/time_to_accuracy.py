@@ -90,22 +90,3 @@ def time_to_accuracy(curves: pd.DataFrame, table: pd.DataFrame,
     full = frame[frame.method == "full"].drop_duplicates("target").set_index("target").time_s
     frame["speedup"] = frame.target.map(full) / frame.time_s
     return frame[COLUMNS]
-
-
-def display_rows(frame: pd.DataFrame, targets: list[Target]) -> list[dict]:
-    """One row per (method, fraction): a cell per target, "12.3 s (epoch 5), 2.10x faster"
-    or the status."""
-    rows = []
-    for (method, fraction), group in frame.groupby(["method", "fraction"], sort=False):
-        cells = []
-        for target in targets:
-            rec = group[group.target == target.name].iloc[0]
-            if rec.status != REACHED:
-                cells.append(rec.status)
-                continue
-            cell = f"{rec.time_s:.1f} s (epoch {int(rec.epoch)})"
-            if not math.isnan(rec.speedup) and method != "full":
-                cell += f", {rec.speedup:.2f}x"
-            cells.append(cell)
-        rows.append({"method": method, "fraction": f"{fraction:g}", "cells": cells})
-    return rows

@@ -15,18 +15,57 @@ import pandas as pd
 from ...methods import base_method
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
-from ..analysis.formatting import number
+from ..analysis.leaderboard import Row, leaderboard_csv
 from ..analysis.score_stats import absent_scores, score_stats, spearman_matrix
-from ..analysis.selections import (
-    dynamic_selections,
-    selection_display_rows,
-    selection_run_table,
-)
-from ..analysis.tables import format_method_rows, method_csv, method_order, method_table
+from ..analysis.selections import dynamic_selections, selection_run_table
+from ..analysis.tables import method_csv, method_order, method_table
+from ..analysis.time_to_accuracy import Target
 from ..read.curves import mean_curves
 from ..read.selection_log import read_labels
-from . import figures, figures_selection
+from . import figures, figures_analysis, figures_selection
 from .layout import dynamic_methods
+from .rows import (
+    crest_display_rows,
+    difference_rows,
+    format_method_rows,
+    formatted_records,
+    frontier_rows,
+    reference_display,
+    selection_display_rows,
+    time_to_accuracy_rows,
+)
+
+
+@dataclass
+class AnalysisShown:
+    """What the page shows of one dataset's `analysis.answer.Analysis`: its sentences and notes,
+    its frames as display rows."""
+
+    targets: list[Target] = field(default_factory=list)
+    tta_rows: list[dict] = field(default_factory=list)
+    tta_note: str = ""  # why there is no time-to-accuracy table, when there is none
+    difference_rows: list[dict] = field(default_factory=list)
+    difference_notes: list[str] = field(default_factory=list)
+    width_note: str = ""
+    frontier_rows: list[dict] = field(default_factory=list)
+    references: list[dict] = field(default_factory=list)  # reference_display of each
+    says: list[str] = field(default_factory=list)  # the headline's sentences
+    leaderboard: list[Row] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)  # CREST and its variants, as shown
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> AnalysisShown:
+        return cls(targets=analysis.targets,
+                   tta_rows=[] if analysis.tta_note else time_to_accuracy_rows(
+                       analysis.tta, analysis.targets),
+                   tta_note=analysis.tta_note,
+                   difference_rows=difference_rows(analysis.differences),
+                   difference_notes=analysis.difference_notes, width_note=analysis.width_note,
+                   frontier_rows=frontier_rows(analysis.frontier),
+                   references=[reference_display(ref, frame)
+                               for ref, frame in analysis.comparisons],
+                   says=analysis.says, leaderboard=analysis.leaderboard,
+                   variants=analysis.variants)
 
 
 @dataclass
@@ -46,44 +85,32 @@ class DatasetSection:
     scores_absent: list[dict] = field(default_factory=list)
     correlation: pd.DataFrame | None = None
     table: pd.DataFrame | None = None  # the method table (for summary.tex / summary.md)
-    analysis: Analysis = field(default_factory=Analysis)
+    analysis: AnalysisShown = field(default_factory=AnalysisShown)
 
 
-def _records(frame: pd.DataFrame, digits: int = 4) -> list[dict]:
-    def show(value):
-        return number(value, f".{digits}g") if isinstance(value, float | np.floating) else value
-
-    return [{k: show(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
-
-
-def crest_display_rows(per_run: pd.DataFrame) -> list[dict]:
-    """The per-run CREST table as shown: the picked examples' difficulty next to the
-    training set's in one cell."""
-    rows = []
-    for rec in per_run.to_dict("records"):
-        row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
-               "selections": rec["selections"], "checks": number(rec["checks"], ".4g"),
-               "re-selected after a failed check": rec["check_failed"],
-               "checks failed": number(rec["checks_failed_share"], ".0%"),
-               "check interval (mean)": number(rec["mean_check_interval"], ".3g"),
-               "coresets m (mean)": number(rec["mean_num_coresets"], ".3g"),
-               "curvature norm first / median / last":
-                   f"{number(rec['curvature_first'], '.3g')} / "
-                   f"{number(rec['curvature_median'], '.3g')} / "
-                   f"{number(rec['curvature_last'], '.3g')}",
-               "steps between re-selections (mean / median)":
-                   f"{number(rec['mean_steps_between'], '.3g')} / "
-                   f"{number(rec['median_steps_between'], '.3g')}",
-               "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
-               "selection time (s)": number(rec["selection_s"], ".3g")}
-        for name, label in (("mean_el2n", "mean EL2N picked (all)"),
-                            ("mean_forgetting", "mean forgetting picked (all)"),
-                            ("inf_share_forgetting", "never learned picked (all)")):
-            if f"{name}_selected" in rec:
-                row[label] = (f"{number(rec[name + '_selected'], '.3g')} "
-                              f"({number(rec[name + '_all'], '.3g')})")
-        rows.append(row)
-    return rows
+def _analysis_part(section: DatasetSection, analysis: Analysis, table: pd.DataFrame,
+                   looks: dict) -> None:
+    """Time to accuracy, accuracy against whole cost with the frontier, differences, published
+    numbers and the leaderboard."""
+    if analysis.tta_note:
+        section.figures["time_to_accuracy"] = figures.message_figure(analysis.tta_note)
+    else:
+        section.figures["time_to_accuracy"] = figures_analysis.time_to_accuracy(
+            analysis.tta, analysis.targets, looks)
+    section.tables["time_to_accuracy"] = analysis.tta.to_csv(index=False, float_format="%.6g")
+    section.tables["differences"] = analysis.differences.to_csv(index=False,
+                                                                float_format="%.6g")
+    columns = ["method", "fraction", "acc_mean", "acc_std", "time_total", "time_total_std"]
+    section.tables["frontier"] = analysis.frontier.reindex(columns=columns).to_csv(
+        index=False, float_format="%.6g")
+    section.figures["accuracy_vs_time"] = figures.accuracy_vs_time(
+        table, looks, analysis.frontier) if len(table) else figures.message_figure(
+        f"no finished run for {section.name}")
+    if analysis.comparisons:
+        section.tables["reference"] = pd.concat(
+            [frame for _, frame in analysis.comparisons], ignore_index=True).to_csv(
+            index=False, float_format="%.6g")
+    section.tables["leaderboard"] = leaderboard_csv(analysis.leaderboard)
 
 
 def _selection_part(section: DatasetSection, runs: pd.DataFrame, methods: list[str],
@@ -134,7 +161,7 @@ def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, n
 def _score_part(section: DatasetSection, scores: dict[str, np.ndarray],
                 produced: list[str]) -> None:
     section.scores_absent = absent_scores(produced, scores)
-    section.score_rows = _records(pd.DataFrame(score_stats(scores)))
+    section.score_rows = formatted_records(pd.DataFrame(score_stats(scores)))
     if produced:
         section.figures["score_distributions"] = (
             figures_selection.score_distributions(scores) if scores else
@@ -176,9 +203,9 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
                              figures.message_figure("no run left a history.csv")),
         )
     crest_methods = [m for m in config.get("methods", []) if base_method(m, config) == "crest"]
-    section.analysis = analyse(name, runs, table, curves, config, colors, crest_methods)
-    section.figures.update(section.analysis.figures)
-    section.tables.update(section.analysis.tables)
+    analysis = analyse(name, runs, table, curves, config, crest_methods)
+    section.analysis = AnalysisShown.of(analysis)
+    _analysis_part(section, analysis, table, colors)
     _selection_part(section, runs, dynamic_methods(config), read_labels(data_dir), colors)
     _crest_part(section, runs, scores, crest_methods, colors)
     _score_part(section, scores, produced_scores)
