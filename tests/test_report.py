@@ -320,3 +320,17 @@ def test_report_without_full_shows_no_speedup(toy):
 def test_report_needs_a_config(tmp_path, capsys):
     assert main(["report", "--settings", "{}", "--summary", str(tmp_path / "s.csv")]) == 1
     assert "--settings lacks" in capsys.readouterr().err
+
+
+def test_every_declared_output_names_a_producer_and_every_producer_is_declared():
+    from prunebench.report.render import producers
+    from prunebench.report.render.layout import OUTPUTS
+    from prunebench.report.render.sections import DRAWING_ORDER
+
+    made_by = {output.producer for output in OUTPUTS}
+    defined = {name for name, value in vars(producers).items() if callable(value)
+               and getattr(value, "__module__", "") == producers.__name__
+               and not name.startswith("_")}
+    assert made_by == defined
+    assert {o.name for o in OUTPUTS if o.kind == "figure"} == set(DRAWING_ORDER)
+    assert len({(o.kind, o.name) for o in OUTPUTS}) == len(OUTPUTS)

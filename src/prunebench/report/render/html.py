@@ -25,8 +25,8 @@ from ...plan import ExperimentPlan
 from ..read.aggregate import MISSING_COLUMNS, read_aggregate_csv
 from ..read.progress import progress
 from ..read.scores import read_scores
-from .export import summary_md, summary_tex
-from .layout import report_files
+from . import producers
+from .layout import EXPORTS, configured, report_files
 from .sections import dataset_section
 
 RUN_COLUMNS = ["method", "fraction", "seed", "test_acc", "time_scoring", "time_selection",
@@ -60,10 +60,9 @@ def _versions(summary: pd.DataFrame) -> dict:
 
 
 def _exports(config: dict, sections: dict) -> dict[str, str]:
-    """summary.tex and summary.md: every dataset's method table."""
-    datasets = [(s.name, s.model, s.table) for s in sections.values()]
-    args = (config["experiment"], config["protocol"], datasets)
-    return {"summary.tex": summary_tex(*args), "summary.md": summary_md(*args)}
+    """The declared exports (summary.tex, summary.md): every dataset's method table."""
+    return {output.name: getattr(producers, output.producer)(config, list(sections.values()))
+            for output in EXPORTS}
 
 
 def proxy_provenance(summary: pd.DataFrame, experiment: str) -> str:
@@ -109,11 +108,12 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
     if score_paths is None:  # the mean score files the workflow builds for this experiment
         score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
     scores = read_scores(score_paths)
+    runs = configured(config)
     sections = {}
     for name, section in progress(list(config["datasets"].items()), desc="report",
                                   unit="dataset"):
         sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
-                                         config, produced, plan.data_dir(name))
+                                         config, runs[name], plan.data_dir(name))
     out = Path(out)
     exports = _exports(config, sections)
     written = _write_files(out.parent, config, sections, exports)

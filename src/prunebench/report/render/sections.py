@@ -1,8 +1,8 @@
-"""One dataset's part of the report: its table, figures (SVG text) and selection statistics.
-
-Every figure and table that `layout.report_files` declares is produced here, with a figure
-that says why when its data is absent (CREST not run, a score file missing), so the files
-the workflow expects always exist and the page always renders.
+"""One dataset's part of the report: what it computes from its summary rows and score arrays
+(the method table, learning curves, the analysis's answer, the dynamic methods' and CREST's
+selections, the scores' statistics), what the page shows of it (display rows, notes), and its
+declared figures and tables (`layout.dataset_outputs`), each made by its producer
+(render/producers.py).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ...methods import base_method
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
-from ..analysis.leaderboard import Row, leaderboard_csv
+from ..analysis.leaderboard import Row
 from ..analysis.score_stats import absent_scores, score_stats, spearman_matrix
 from ..analysis.selections import dynamic_selections, selection_run_table
-from ..analysis.tables import method_csv, method_order, method_table
+from ..analysis.tables import method_order, method_table
 from ..analysis.time_to_accuracy import Target
 from ..read.curves import mean_curves
 from ..read.selection_log import read_labels
-from . import figures, figures_analysis, figures_selection
-from .layout import dynamic_methods
+from . import producers
+from .layout import Configured, Output, dataset_outputs, two_scores
+from .palette import Look, method_looks
 from .rows import (
     crest_display_rows,
     difference_rows,
@@ -34,6 +34,13 @@ from .rows import (
     selection_display_rows,
     time_to_accuracy_rows,
 )
+
+# The order a dataset's figures are drawn in, which is not the declared one: every figure's
+# series ids (`palette.tag`) continue one counter over the whole report, so the drawing order
+# is part of each SVG's bytes, and this is the order the report has always drawn them in.
+DRAWING_ORDER = ("accuracy_vs_fraction", "phase_time", "learning_curves", "time_to_accuracy",
+                 "accuracy_vs_time", "selections", "crest_selection", "score_distributions",
+                 "score_correlation")
 
 
 @dataclass
@@ -70,6 +77,7 @@ class AnalysisShown:
 
 @dataclass
 class DatasetSection:
+    # what the page shows
     name: str
     model: str
     n_runs: int
@@ -83,130 +91,92 @@ class DatasetSection:
     labels_found: bool = False
     score_rows: list[dict] = field(default_factory=list)
     scores_absent: list[dict] = field(default_factory=list)
-    correlation: pd.DataFrame | None = None
-    table: pd.DataFrame | None = None  # the method table (for summary.tex / summary.md)
+    correlation: pd.DataFrame | None = None  # when two score files exist and are declared
+    table: pd.DataFrame | None = None  # the method table (also for summary.tex / summary.md)
     analysis: AnalysisShown = field(default_factory=AnalysisShown)
+    # what the producers draw and write
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # the dataset's summary rows
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # seed-mean learning curves
+    looks: dict[str, Look] = field(default_factory=dict)  # each method's look in figures
+    result: Analysis = field(default_factory=Analysis)
+    selections: pd.DataFrame = field(default_factory=pd.DataFrame)  # dynamic runs' selections
+    selection_table: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per run
+    crest: pd.DataFrame = field(default_factory=pd.DataFrame)  # CREST runs' selections
+    crest_baseline: dict[str, float] = field(default_factory=dict)  # the training set's means
+    crest_table: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per run
+    scores: dict[str, np.ndarray] = field(default_factory=dict)  # the score files that exist
 
 
-def _analysis_part(section: DatasetSection, analysis: Analysis, table: pd.DataFrame,
-                   looks: dict) -> None:
-    """Time to accuracy, accuracy against whole cost with the frontier, differences, published
-    numbers and the leaderboard."""
-    if analysis.tta_note:
-        section.figures["time_to_accuracy"] = figures.message_figure(analysis.tta_note)
-    else:
-        section.figures["time_to_accuracy"] = figures_analysis.time_to_accuracy(
-            analysis.tta, analysis.targets, looks)
-    section.tables["time_to_accuracy"] = analysis.tta.to_csv(index=False, float_format="%.6g")
-    section.tables["differences"] = analysis.differences.to_csv(index=False,
-                                                                float_format="%.6g")
-    columns = ["method", "fraction", "acc_mean", "acc_std", "time_total", "time_total_std"]
-    section.tables["frontier"] = analysis.frontier.reindex(columns=columns).to_csv(
-        index=False, float_format="%.6g")
-    section.figures["accuracy_vs_time"] = figures.accuracy_vs_time(
-        table, looks, analysis.frontier) if len(table) else figures.message_figure(
-        f"no finished run for {section.name}")
-    if analysis.comparisons:
-        section.tables["reference"] = pd.concat(
-            [frame for _, frame in analysis.comparisons], ignore_index=True).to_csv(
-            index=False, float_format="%.6g")
-    section.tables["leaderboard"] = leaderboard_csv(analysis.leaderboard)
-
-
-def _selection_part(section: DatasetSection, runs: pd.DataFrame, methods: list[str],
-                    labels: np.ndarray | None, looks: dict) -> None:
-    """Every dynamic method's selections: count, sizes, time, class balance over time."""
+def _selection_part(section: DatasetSection, methods: tuple[str, ...], data_dir) -> None:
+    """Every dynamic method's selections: count, sizes, time, class balance over time (from
+    the prepared labels in `data_dir`, when they are there)."""
     if not methods:
         return
-    selections = dynamic_selections(runs, methods, labels)
-    if selections.empty:
+    labels = read_labels(data_dir)
+    section.selections = dynamic_selections(section.runs, list(methods), labels)
+    if section.selections.empty:
         section.selection_status = ("No dynamic run left a selection log (selections.csv / "
                                     "selected.npz with at least one selection).")
-        section.figures["selections"] = figures.message_figure(section.selection_status)
-        section.tables["selections"] = "note\n" + section.selection_status + "\n"
         return
     section.labels_found = labels is not None
     smallest = None
     if labels is not None:
         smallest = float(np.bincount(labels).min() / len(labels))
-    per_run = selection_run_table(selections, smallest)
-    section.selection_rows = selection_display_rows(per_run)
-    section.figures["selections"] = figures_selection.dynamic_selection(selections, looks)
-    section.tables["selections"] = per_run.to_csv(index=False, float_format="%.6g")
+    section.selection_table = selection_run_table(section.selections, smallest)
+    section.selection_rows = selection_display_rows(section.selection_table)
 
 
-def _crest_part(section: DatasetSection, runs: pd.DataFrame, scores: dict[str, np.ndarray],
-                crest_methods: list[str], looks: dict) -> None:
+def _crest_part(section: DatasetSection, methods: tuple[str, ...]) -> None:
     """CREST and its named variants (e.g. crest_fixed), each run one row and one line."""
-    if not crest_methods:
+    if not methods:
         section.crest_status = "CREST not run: `crest` is not among this experiment's methods."
         return
-    selections = crest_selections(runs, scores, crest_methods)
-    if selections.empty:
-        finished = runs.method.isin(crest_methods).sum()
+    section.crest = crest_selections(section.runs, section.scores, list(methods))
+    if section.crest.empty:
+        finished = section.runs.method.isin(methods).sum()
         section.crest_status = ("CREST not run: no CREST run finished (see the missing runs)."
                                 if not finished else
                                 "CREST ran but left no selections.csv / selected.npz.")
-        section.figures["crest_selection"] = figures.message_figure(section.crest_status)
-        section.tables["crest_selection"] = "note\n" + section.crest_status + "\n"
         return
-    baseline = dataset_baseline(scores)
-    per_run = crest_run_table(selections, baseline)
-    section.crest_rows = crest_display_rows(per_run)
-    section.figures["crest_selection"] = figures_selection.crest_selection(selections, baseline,
-                                                                           looks)
-    section.tables["crest_selection"] = per_run.to_csv(index=False, float_format="%.6g")
+    section.crest_baseline = dataset_baseline(section.scores)
+    section.crest_table = crest_run_table(section.crest, section.crest_baseline)
+    section.crest_rows = crest_display_rows(section.crest_table)
 
 
-def _score_part(section: DatasetSection, scores: dict[str, np.ndarray],
-                produced: list[str]) -> None:
-    section.scores_absent = absent_scores(produced, scores)
-    section.score_rows = formatted_records(pd.DataFrame(score_stats(scores)))
-    if produced:
-        section.figures["score_distributions"] = (
-            figures_selection.score_distributions(scores) if scores else
-            figures.message_figure("no score file exists for this dataset"))
-    if len(produced) >= 2:
-        if len(scores) >= 2:
-            section.correlation = spearman_matrix(scores)
-            section.figures["score_correlation"] = figures_selection.score_correlation(
-                section.correlation)
-            section.tables["score_correlation"] = section.correlation.to_csv(
-                float_format="%.4f")
-        else:
-            text = "a rank correlation needs two score files; fewer exist for this dataset"
-            section.figures["score_correlation"] = figures.message_figure(text)
-            section.tables["score_correlation"] = f"note\n{text}\n"
+def _score_part(section: DatasetSection, run: Configured) -> None:
+    section.scores_absent = absent_scores(list(run.scores), section.scores)
+    section.score_rows = formatted_records(pd.DataFrame(score_stats(section.scores)))
+    if two_scores(run) and len(section.scores) >= 2:
+        section.correlation = spearman_matrix(section.scores)
+
+
+def _drawing_rank(output: Output) -> int:
+    return DRAWING_ORDER.index(output.name) if output.kind == "figure" else len(DRAWING_ORDER)
+
+
+def _produce(section: DatasetSection, run: Configured) -> None:
+    """Make every figure and table declared for the dataset, figures in DRAWING_ORDER."""
+    for output in sorted(dataset_outputs(run), key=_drawing_rank):
+        made = getattr(producers, output.producer)(section)
+        (section.figures if output.kind == "figure" else section.tables)[output.name] = made
 
 
 def dataset_section(name: str, model: str, summary: pd.DataFrame,
-                    scores: dict[str, np.ndarray], config: dict,
-                    produced_scores: list[str], data_dir=None) -> DatasetSection:
-    """Build every table and figure of one dataset from its summary rows and score arrays;
-    `data_dir` is its prepared data (the labels the selections' class balance is read from)."""
+                    scores: dict[str, np.ndarray], config: dict, run: Configured,
+                    data_dir=None) -> DatasetSection:
+    """Build one dataset's section from the summary rows and its score arrays; `run` is what
+    the config runs for it (`layout.configured`), `data_dir` its prepared data (the labels the
+    selections' class balance is read from)."""
     runs = summary[summary.dataset == name]
     table = method_table(runs, config.get("methods"))
     section = DatasetSection(name=name, model=model, n_runs=len(runs),
-                             method_rows=format_method_rows(table), table=table)
-    section.tables["methods"] = method_csv(table)
-    colors = figures.method_colors(method_order(runs, config.get("methods")), config)
-    curves = mean_curves(runs)
-    if runs.empty:
-        text = f"no finished run for {name}"
-        for fig_name in ("accuracy_vs_fraction", "phase_time", "learning_curves"):
-            section.figures[fig_name] = figures.message_figure(text)
-    else:
-        section.figures.update(
-            accuracy_vs_fraction=figures.accuracy_vs_fraction(table, colors),
-            phase_time=figures.phase_time(table),
-            learning_curves=(figures.learning_curves(curves, colors) if len(curves) else
-                             figures.message_figure("no run left a history.csv")),
-        )
-    crest_methods = [m for m in config.get("methods", []) if base_method(m, config) == "crest"]
-    analysis = analyse(name, runs, table, curves, config, crest_methods)
-    section.analysis = AnalysisShown.of(analysis)
-    _analysis_part(section, analysis, table, colors)
-    _selection_part(section, runs, dynamic_methods(config), read_labels(data_dir), colors)
-    _crest_part(section, runs, scores, crest_methods, colors)
-    _score_part(section, scores, produced_scores)
+                             method_rows=format_method_rows(table), table=table, runs=runs,
+                             curves=mean_curves(runs), scores=scores)
+    section.looks = method_looks(method_order(runs, config.get("methods")), config)
+    section.result = analyse(name, runs, table, section.curves, config, list(run.crest))
+    section.analysis = AnalysisShown.of(section.result)
+    _selection_part(section, run.dynamic, data_dir)
+    _crest_part(section, run.crest)
+    _score_part(section, run)
+    _produce(section, run)
     return section
