@@ -125,3 +125,24 @@ def test_the_layering_check_sees_a_climbing_import(tmp_path):
     assert internal_imports(path, tmp_path) == {"prunebench.selection.dynamic", "prunebench.cli",
                                                 "prunebench.train.loop"}
     assert "selection" not in allowed("train") and "cli" not in allowed("server")
+
+
+# Inside the report: reading result files < statistics and derived tables < figures, tables and
+# the page. A layer imports its own modules and those of the layers below, never one above.
+REPORT_LAYERS = ["read", "analysis", "render"]
+
+
+def test_report_layers_import_downwards_only():
+    report = SRC / "report"
+    assert [p.name for p in report.glob("*.py")] == ["__init__.py"], "put it into a layer"
+    assert sorted(p.name for p in report.iterdir() if p.is_dir() and p.name != "__pycache__") \
+        == sorted(REPORT_LAYERS)
+    wrong = []
+    for rank, layer in enumerate(REPORT_LAYERS):
+        for path in sorted((report / layer).rglob("*.py")):
+            for module in internal_imports(path):
+                parts = module.split(".")
+                if parts[:2] == ["prunebench", "report"] and (
+                        len(parts) < 3 or parts[2] not in REPORT_LAYERS[:rank + 1]):
+                    wrong.append(f"{path.relative_to(SRC)} imports {module}")
+    assert not wrong, "report imports against read < analysis < render:\n" + "\n".join(wrong)
