@@ -24,6 +24,8 @@ from .time_to_accuracy import (
 
 @dataclass
 class Analysis:
+    """One dataset's answer (see the module doc), as `analyse` computes it."""
+
     targets: list[Target] = field(default_factory=list)
     tta: pd.DataFrame = field(default_factory=pd.DataFrame)  # time_to_accuracy's frame
     tta_note: str = ""  # why there is no time-to-accuracy table, when there is none

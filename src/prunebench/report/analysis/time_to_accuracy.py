@@ -3,9 +3,10 @@
 The seed-mean curve of a (method, fraction) is, at each epoch, the mean over its seeds of the
 test accuracy and the mean over its seeds of the wall time at the end of that epoch. That wall
 time counts everything charged to the run from t = 0: proxy scoring and the select job before
-training starts, then the run's own selection, training and evaluation (`curves.run_history`).
-Seeds' epoch times differ, so the curve is aligned by epoch, not by time; an epoch that not
-every seed of the (method, fraction) reached is left out, so a mean never mixes seed sets.
+training starts, then the run's own selection, training and evaluation
+(`read.curves.run_history`). Seeds' epoch times differ, so the curve is aligned by epoch, not
+by time; an epoch that not every seed of the (method, fraction) reached is left out, so a mean
+never mixes seed sets.
 
 The time to a target is the mean wall time at the first epoch whose mean accuracy is at or
 above it. Accuracy is measured only at epoch ends, so there is no interpolation: a curve that

@@ -1,5 +1,6 @@
 """The self-contained HTML report (results/{exp}/report/index.html) and, next to it, every
-figure as .svg and table as .csv (the files `snakemake --report` collects).
+output `layout.report_files` declares: each dataset's figures (.svg) and tables (.csv) and the
+exports under tables/ (the files `snakemake --report` collects).
 
 Figures are embedded in the page as base64 `data:image/svg+xml` images, so the page needs no
 network, no script and no other file; each SVG stays isolated (no clashing element ids).
@@ -100,7 +101,9 @@ def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> 
 
 def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
                   score_paths: dict | None = None) -> Path:
-    """Render `template` (Jinja2) into `out` and the figures and tables next to it."""
+    """Read summary.csv, missing.csv and the score files, build every dataset's section, write
+    the declared figures, tables and exports next to `out` and render `template` (Jinja2)
+    into `out`."""
     summary = read_aggregate_csv(summary_csv, "summary")
     missing = read_aggregate_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
     plan = ExperimentPlan(config)

@@ -76,8 +76,8 @@ def difference_rows(diffs: pd.DataFrame) -> list[dict]:
 
 
 def reference_display(reference: dict, frame: pd.DataFrame) -> dict:
-    """What the page shows of one reference (`published.comparison` gives `frame`): its source
-    line and display rows."""
+    """What the page shows of one reference, `frame` being its `analysis.published.comparison`:
+    its source line and display rows."""
     rows = []
     for r in frame.to_dict("records"):
         measured = r["status"] == "measured"

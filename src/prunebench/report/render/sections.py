@@ -77,6 +77,9 @@ class AnalysisShown:
 
 @dataclass
 class DatasetSection:
+    """One dataset's part of the report: what the template shows of it, then the data its
+    declared outputs' producers draw and write."""
+
     # what the page shows
     name: str
     model: str
