@@ -42,8 +42,9 @@ from prunebench import paths
 from prunebench.config import read_config_file
 from prunebench.data import prepare_dataset
 from prunebench.plan import ExperimentPlan
-from prunebench.report.efficiency import priced_work, selection_efficiency
-from prunebench.report.selections import read_selection_log, selection_run_table
+from prunebench.report.analysis.selections import selection_run_table
+from prunebench.report.read.efficiency import priced_work, selection_efficiency
+from prunebench.report.read.selection_log import read_selection_log
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"

@@ -46,7 +46,7 @@ from crest_mnist1d import quickstart_training
 from prunebench.data import prepare_dataset
 from prunebench.jobspec import TrainSettings, TrainSpec
 from prunebench.ops import Ops
-from prunebench.report.efficiency import (
+from prunebench.report.read.efficiency import (
     evaluated_examples,
     priced_work,
     selection_efficiency,

@@ -20,8 +20,8 @@ def modules_after_import(module: str) -> set[str]:
 def test_workflow_and_report_side_never_load_torch():
     # the Snakefile imports these; the report stage must run where torch is absent
     for module in ("prunebench.config", "prunebench.methods", "prunebench.plan",
-                   "prunebench.paths", "prunebench.server", "prunebench.report.aggregate",
-                   "prunebench.report.html", "prunebench.selection.static.run"):
+                   "prunebench.paths", "prunebench.server", "prunebench.report.read.aggregate",
+                   "prunebench.report.render.html", "prunebench.selection.static.run"):
         loaded = modules_after_import(module)
         assert "torch" not in loaded, module
         assert "wandb" not in loaded, module
@@ -193,3 +193,24 @@ def test_the_cycle_check_sees_a_cycle(tmp_path):
     (package / "a" / "b.py").write_text("def f():\n    from .c import g\n")
     (package / "a" / "c.py").write_text("from .b import f\n\ng = f\n")
     assert import_cycles(package) == [["prunebench.a.b", "prunebench.a.c", "prunebench.a.b"]]
+
+
+# Inside the report: reading result files < statistics and derived tables < figures, tables and
+# the page. A layer imports its own modules and those of the layers below, never one above.
+REPORT_LAYERS = ["read", "analysis", "render"]
+
+
+def test_report_layers_import_downwards_only():
+    report = SRC / "report"
+    assert [p.name for p in report.glob("*.py")] == ["__init__.py"], "put it into a layer"
+    assert sorted(p.name for p in report.iterdir() if p.is_dir() and p.name != "__pycache__") \
+        == sorted(REPORT_LAYERS)
+    wrong = []
+    for rank, layer in enumerate(REPORT_LAYERS):
+        for path in sorted((report / layer).rglob("*.py")):
+            for module in internal_imports(path):
+                parts = module.split(".")
+                if parts[:2] == ["prunebench", "report"] and (
+                        len(parts) < 3 or parts[2] not in REPORT_LAYERS[:rank + 1]):
+                    wrong.append(f"{path.relative_to(SRC)} imports {module}")
+    assert not wrong, "report imports against read < analysis < render:\n" + "\n".join(wrong)

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from prunebench.config import read_config_file
-from prunebench.report.layout import report_files
+from prunebench.report.render.layout import report_files
 
 from .conftest import SCHEMA
 from .test_pipeline import snakemake

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.report.crest import crest_run_table, crest_selections, dataset_baseline
-from prunebench.report.figures_selection import crest_selection
+from prunebench.report.analysis.crest import crest_run_table, crest_selections, dataset_baseline
+from prunebench.report.render.figures_selection import crest_selection
 from prunebench.selection.dynamic.crest import adapted_interval
 from prunebench.selection.dynamic.crest import sampler as crest_module
 from prunebench.selection.dynamic.crest.coresets import minibatch_coresets

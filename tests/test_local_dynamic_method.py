@@ -62,8 +62,8 @@ def test_the_new_method_appears_in_the_reports_selection_section(tmp_path, digit
                                                                  monkeypatch):
     """No report change is needed: the section lists every configured dynamic method and reads
     its log's generic columns plus whatever columns the method adds."""
-    from prunebench.report.layout import dynamic_methods
-    from prunebench.report.selections import dynamic_selections, selection_run_table
+    from prunebench.report.analysis.selections import dynamic_selections, selection_run_table
+    from prunebench.report.render.layout import dynamic_methods
 
     entry = Method("dynamic", "tests.local_method.largest_error", "LargestErrorSampler", None,
                    "per class, the examples with the longest error vectors")

@@ -14,20 +14,20 @@ import yaml
 from prunebench.cli import main
 from prunebench.errors import UserError
 from prunebench.plan import ExperimentPlan
-from prunebench.report.aggregate import build_summary, write_summary
-from prunebench.report.crest import (
+from prunebench.report.analysis.crest import (
     crest_run_table,
     crest_selections,
     dataset_baseline,
     selection_stats,
 )
-from prunebench.report.curves import run_history
-from prunebench.report.html import render_report
-from prunebench.report.layout import (
+from prunebench.report.analysis.score_stats import spearman_matrix
+from prunebench.report.analysis.tables import method_table
+from prunebench.report.read.aggregate import build_summary, write_summary
+from prunebench.report.read.curves import run_history
+from prunebench.report.render.html import render_report
+from prunebench.report.render.layout import (
     report_files,
 )
-from prunebench.report.scores import spearman_matrix
-from prunebench.report.tables import method_table
 
 from .conftest import ROOT, SCHEMA
 from .report_fixtures import (
@@ -101,7 +101,7 @@ def test_mean_std_over_seeds_and_n(toy):
 
 
 def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
-    from prunebench.report.html import proxy_provenance
+    from prunebench.report.render.html import proxy_provenance
 
     monkeypatch.chdir(tmp_path)
     config, runs, _ = build_toy(tmp_path, ["full", "el2n"])
@@ -116,7 +116,7 @@ def test_reused_proxies_are_named_and_still_charged(tmp_path, monkeypatch):
 
 
 def test_embedding_methods_are_charged_the_first_proxy_seed_only(tmp_path):
-    from prunebench.report.aggregate import scoring_costs
+    from prunebench.report.read.aggregate import scoring_costs
 
     proxies = write_proxies(tmp_path, {"embeddings": 2.0, "el2n": 1.5})  # seeds 0 and 1
     costs = scoring_costs(proxies)
@@ -320,3 +320,17 @@ def test_report_without_full_shows_no_speedup(toy):
 def test_report_needs_a_config(tmp_path, capsys):
     assert main(["report", "--settings", "{}", "--summary", str(tmp_path / "s.csv")]) == 1
     assert "--settings lacks" in capsys.readouterr().err
+
+
+def test_every_declared_output_names_a_producer_and_every_producer_is_declared():
+    from prunebench.report.render import producers
+    from prunebench.report.render.layout import OUTPUTS
+    from prunebench.report.render.sections import DRAWING_ORDER
+
+    made_by = {output.producer for output in OUTPUTS}
+    defined = {name for name, value in vars(producers).items() if callable(value)
+               and getattr(value, "__module__", "") == producers.__name__
+               and not name.startswith("_")}
+    assert made_by == defined
+    assert {o.name for o in OUTPUTS if o.kind == "figure"} == set(DRAWING_ORDER)
+    assert len({(o.kind, o.name) for o in OUTPUTS}) == len(OUTPUTS)

@@ -10,10 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from prunebench.report.aggregate import build_summary
-from prunebench.report.curves import mean_curves
-from prunebench.report.frontier import frontier, pareto_mask
-from prunebench.report.intervals import (
+from prunebench.report.analysis.frontier import frontier, pareto_mask
+from prunebench.report.analysis.intervals import (
     NO_SPREAD,
     PAIRED,
     TOO_FEW,
@@ -24,14 +22,16 @@ from prunebench.report.intervals import (
     verdict,
     width_note,
 )
-from prunebench.report.tables import method_table
-from prunebench.report.time_to_accuracy import (
+from prunebench.report.analysis.tables import method_table
+from prunebench.report.analysis.time_to_accuracy import (
     Target,
     accuracy_targets,
     complete_epochs,
     first_reach,
     time_to_accuracy,
 )
+from prunebench.report.read.aggregate import build_summary
+from prunebench.report.read.curves import mean_curves
 
 from .report_fixtures import run_dir, write_proxies, write_run
 

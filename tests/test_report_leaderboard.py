@@ -9,11 +9,11 @@ import math
 import pandas as pd
 import pytest
 
-from prunebench.report.aggregate import build_summary
-from prunebench.report.efficiency import priced_work, selection_efficiency
-from prunebench.report.intervals import BETTER, SAME, WORSE, differences
-from prunebench.report.leaderboard import headline, leaderboard, leaderboard_csv
-from prunebench.report.time_to_accuracy import accuracy_targets, time_to_accuracy
+from prunebench.report.analysis.intervals import BETTER, SAME, WORSE, differences
+from prunebench.report.analysis.leaderboard import headline, leaderboard, leaderboard_csv
+from prunebench.report.analysis.time_to_accuracy import accuracy_targets, time_to_accuracy
+from prunebench.report.read.aggregate import build_summary
+from prunebench.report.read.efficiency import priced_work, selection_efficiency
 
 from .report_fixtures import DATASET, write_run
 
@@ -151,7 +151,8 @@ def test_selection_efficiency_prices_passes_at_the_runs_evaluation_speed():
 
 
 def test_summary_and_method_table_carry_selection_efficiency(tmp_path):
-    from prunebench.report.tables import format_method_rows, method_table
+    from prunebench.report.analysis.tables import method_table
+    from prunebench.report.render.rows import format_method_rows
     counts = {"selection_forward_examples": 400, "selection_backward_examples": 0}
     paths = [write_run(tmp_path, "craig", 0.5, seed, acc=0.8, training=2.0, evaluation=0.3,
                        selection=selection, counts=counts) / "metrics.json"

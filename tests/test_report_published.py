@@ -11,12 +11,12 @@ import yaml
 
 from prunebench.config import load_schema, read_config_file, validate_config
 from prunebench.errors import UserError
-from prunebench.report.aggregate import build_summary, write_summary
-from prunebench.report.export import latex_escape, summary_md, summary_tex
-from prunebench.report.html import render_report
-from prunebench.report.layout import report_files
-from prunebench.report.published import comparison
-from prunebench.report.tables import method_table
+from prunebench.report.analysis.published import comparison
+from prunebench.report.analysis.tables import method_table
+from prunebench.report.read.aggregate import build_summary, write_summary
+from prunebench.report.render.export import latex_escape, summary_md, summary_tex
+from prunebench.report.render.html import render_report
+from prunebench.report.render.layout import report_files
 
 from .conftest import ROOT, SCHEMA
 from .report_fixtures import toy_config

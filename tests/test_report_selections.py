@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 
 from prunebench.errors import UserError
-from prunebench.report.crest import crest_selections
-from prunebench.report.layout import dynamic_methods, report_files
-from prunebench.report.selections import (
+from prunebench.report.analysis.crest import crest_selections
+from prunebench.report.analysis.selections import (
     class_distance,
     dynamic_selections,
-    read_selection_log,
-    selection_display_rows,
     selection_run_table,
 )
+from prunebench.report.read.selection_log import read_selection_log
+from prunebench.report.render.layout import dynamic_methods, report_files
+from prunebench.report.render.rows import selection_display_rows
 
 from .report_fixtures import toy_config
 

@@ -94,7 +94,7 @@ def _experiment_config(args) -> dict:
 def cmd_aggregate(args) -> None:
     from .paths import missing_beside, summary_file
     from .plan import ExperimentPlan
-    from .report.aggregate import test_sizes, write_summary
+    from .report.read.aggregate import test_sizes, write_summary
 
     plan = ExperimentPlan(_experiment_config(args))
     n_test = test_sizes({d: plan.data_dir(d) for d in plan.datasets})
@@ -109,8 +109,8 @@ def cmd_aggregate(args) -> None:
 
 def cmd_report(args) -> None:
     from .paths import missing_beside, report_dir, summary_file
-    from .report.html import render_report
-    from .report.layout import report_files
+    from .report.render.html import render_report
+    from .report.render.layout import report_files
 
     config = _experiment_config(args)
     summary = args.summary or summary_file(config["experiment"])

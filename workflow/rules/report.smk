@@ -5,7 +5,7 @@
 # what exists after `snakemake --keep-going`, run `prunebench aggregate --config <config>
 # --allow-missing` and `prunebench report --config <config>`.
 from prunebench.config import science_settings
-from prunebench.report.layout import report_files
+from prunebench.report.render.layout import report_files
 
 
 localrules:

@@ -7,7 +7,8 @@ experiment is charged their full cost whether or not it trained them. Imports no
 
 Expected runs without a readable metrics.json are an error, unless `allow_missing`: then
 summary.csv holds what exists and missing.csv names every expected run or proxy run that is
-absent, with the reason, so a report can still be rendered after `snakemake --keep-going`.
+absent, with the reason, so a report can still be rendered after `snakemake --keep-going`;
+`read_aggregate_csv` reads either file back for the report.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_text
-from ..errors import UserError
-from ..methods import SCORES
-from ..paths import missing_beside
+from ...atomic import write_text
+from ...errors import UserError
+from ...methods import SCORES
+from ...paths import missing_beside
+from ...phases import PHASES
 from .efficiency import selection_efficiency
 from .progress import progress
 
-PHASES = ("scoring", "selection", "training", "evaluation")
 COLUMNS = [
     "experiment", "dataset", "model", "method", "base_method", "kind", "fraction", "seed",
     "protocol", "score",
@@ -162,6 +163,18 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
     frame = pd.DataFrame(rows, columns=COLUMNS + extra)
     frame = frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
     return frame, missing
+
+
+def read_aggregate_csv(path, what: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """summary.csv or missing.csv as `write_summary` wrote it (`what` names it in errors); an
+    empty frame with `columns` when `path` is None or, given `columns`, absent."""
+    if path is None or (columns is not None and not Path(path).exists()):
+        return pd.DataFrame(columns=columns)
+    try:
+        return pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserError(f"cannot read {what} {path} ({exc}); re-run `prunebench aggregate` "
+                        "(the aggregate rule)") from exc
 
 
 def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,

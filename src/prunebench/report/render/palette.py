@@ -61,10 +61,6 @@ def method_looks(methods: list[str], config: dict | None = None) -> dict[str, Lo
     return looks
 
 
-def colors_of(looks: dict[str, Look]) -> dict[str, str]:
-    return {m: look.color for m, look in looks.items()}
-
-
 _counter = iter(range(1 << 62))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .crest import DIFFICULTY_SCORES
+from ..analysis.crest import DIFFICULTY_SCORES
+from ..analysis.formatting import number
 from .figures import figure, log_axis, to_svg
 from .palette import LINESTYLES, Look, tag
 
@@ -171,7 +172,7 @@ def score_correlation(matrix: pd.DataFrame) -> str:
         for i in range(len(matrix)):
             for j in range(len(matrix)):
                 value = matrix.iat[i, j]
-                ax.text(j, i, "–" if np.isnan(value) else f"{value:.2f}", ha="center",
+                ax.text(j, i, number(value, ".2f"), ha="center",
                         va="center", fontsize=8)
         fig.colorbar(image, ax=ax, label="Spearman ρ")
     return to_svg(fig)

@@ -27,10 +27,3 @@ def frontier(table: pd.DataFrame) -> pd.DataFrame:
         return table
     on = table[pareto_mask(table.time_total, table.acc_mean)]
     return on.sort_values(["time_total", "acc_mean"], ignore_index=True)
-
-
-def frontier_rows(on: pd.DataFrame) -> list[dict]:
-    """Display rows: method, fraction, accuracy (%), total time (s)."""
-    return [{"method": r.method, "fraction": f"{r.fraction:g}",
-             "accuracy": f"{100 * r.acc_mean:.2f}", "time": f"{r.time_total:.2f}"}
-            for r in on.itertuples()]

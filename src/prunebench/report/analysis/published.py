@@ -18,7 +18,6 @@ import pandas as pd
 COLUMNS = ["paper", "table", "method", "fraction", "metric", "paper_value", "our_value",
            "difference", "paper_accuracy", "our_accuracy", "our_accuracy_std",
            "accuracy_difference", "status"]
-METRIC_LABEL = {"accuracy": "accuracy (%)", "relative_error": "relative error (%)"}
 
 
 def dataset_references(config: dict, dataset: str) -> list[dict]:
@@ -74,31 +73,3 @@ def _row(reference, method, fraction, metric, value, ours, status, our_full, pap
             "paper_value": value, "our_value": our_value, "difference": our_value - value,
             "paper_accuracy": paper_acc, "our_accuracy": our_acc, "our_accuracy_std": our_std,
             "accuracy_difference": our_acc - paper_acc, "status": status}
-
-
-def _fmt(value: float, fmt: str = ".2f") -> str:
-    return "–" if value is None or math.isnan(value) else format(value, fmt)
-
-
-def display(reference: dict, frame: pd.DataFrame) -> dict:
-    """What the page shows of one reference: its source line and display rows."""
-    rows = []
-    for r in frame.to_dict("records"):
-        measured = r["status"] == "measured"
-        std = "" if math.isnan(r["our_accuracy_std"]) else f" ± {r['our_accuracy_std']:.2f}"
-        rows.append({
-            "method": r["method"],
-            "fraction": "–" if math.isnan(r["fraction"]) else f"{r['fraction']:g}",
-            "metric": METRIC_LABEL[r["metric"]], "paper": _fmt(r["paper_value"]),
-            "ours": _fmt(r["our_value"]) if measured else r["status"],
-            "difference": _fmt(r["difference"], "+.2f") if measured else "–",
-            "paper_accuracy": _fmt(r["paper_accuracy"]),
-            "our_accuracy": _fmt(r["our_accuracy"]) + std if measured else r["status"],
-            "accuracy_difference": _fmt(r["accuracy_difference"], "+.2f") if measured else "–",
-            "measured": measured,
-        })
-    return {"paper": reference["paper"], "table": reference["table"],
-            "model": reference.get("model", ""), "note": reference.get("note", ""),
-            "metric": METRIC_LABEL[reference["metric"]],
-            "implied": reference["metric"] == "relative_error"
-            and reference.get("full_accuracy") is not None, "rows": rows}

@@ -1,4 +1,5 @@
-"""The proxy runs' mean score files: which exist, how they are distributed, how they agree.
+"""The proxy runs' mean scores: which are absent and why, how they are distributed, how they
+agree.
 
 Forgetting scores hold +inf for examples never learned; every comparison here is rank-based,
 so +inf simply ranks hardest (ties share their average rank) and nothing is dropped.
@@ -6,29 +7,10 @@ so +inf simply ranks hardest (ties share their average rank) and nothing is drop
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..atomic import read_npy
-from ..errors import UserError
-
 MAIN_SCORES = ("el2n", "grand", "forgetting")
-
-
-def read_scores(paths: dict[tuple[str, str], str | Path]) -> dict[str, dict[str, np.ndarray]]:
-    """dataset -> score name -> float64 array, for the (dataset, score) files that exist."""
-    found: dict[str, dict[str, np.ndarray]] = {}
-    for (dataset, score), path in paths.items():
-        if not Path(path).exists():
-            continue
-        array = read_npy(path, what="score file", rule="mean_scores")
-        if array.ndim != 1:
-            raise UserError(f"score file {path} has shape {array.shape}, expected one value per "
-                            "training example; rebuild it with snakemake --forcerun mean_scores")
-        found.setdefault(dataset, {})[score] = array.astype(np.float64)
-    return found
 
 
 def spearman_matrix(scores: dict[str, np.ndarray]) -> pd.DataFrame:

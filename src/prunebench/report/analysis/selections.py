@@ -1,56 +1,19 @@
 """What every dynamic method selected over training (CRAIG, GradMatch, GLISTER, CREST, any
-method whose runs leave a selection log), from each run's selections.csv and selected.npz.
+method whose runs leave a selection log), from each run's log (`read.selection_log`).
 
-selections.csv is read by column name: the generic columns every dynamic method writes come
-first (`GENERIC_COLUMNS`), a method's own columns (CREST: rel_error, check_interval,
-num_coresets, curvature_norm) are optional. Per selection: its size, the pool it chose from,
-its seconds, and how far the class balance of what it picked is from the training set's
-(total variation distance: half the sum over classes of |share picked − share in training|;
-0 = the training set's balance, 1 = entirely other classes), from the picked indices and the
-prepared data's labels.
+Per selection: its size, the pool it chose from, its seconds, and how far the class balance
+of what it picked is from the training set's (total variation distance: half the sum over
+classes of |share picked − share in training|; 0 = the training set's balance, 1 = entirely
+other classes), from the picked indices and the prepared data's labels.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
-
-GENERIC_COLUMNS = ["step", "epoch", "reason", "pool_size", "n_selected", "selection_s"]
-
-
-def read_selection_log(run_dir: str | Path) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
-    """(selections.csv as a frame, the indices each selection picked), or None when the run
-    left no selection log (a static method, or a dynamic one that logs nothing)."""
-    run_dir = Path(run_dir)
-    csv_path, npz_path = run_dir / "selections.csv", run_dir / "selected.npz"
-    if not csv_path.exists() or not npz_path.exists():
-        return None
-    try:
-        table = pd.read_csv(csv_path)
-        with np.load(npz_path, allow_pickle=False) as npz:
-            offsets, indices = npz["offsets"], npz["indices"]
-    except pd.errors.EmptyDataError:
-        return None
-    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise UserError(f"cannot read {csv_path} / {npz_path} ({exc}); re-run that training "
-                        "job (snakemake --forcerun train <its metrics.json>)") from exc
-    lacking = [c for c in GENERIC_COLUMNS if c not in table.columns]
-    if lacking or len(offsets) != len(table) + 1:
-        raise UserError(f"{csv_path} lacks columns {lacking} or disagrees with {npz_path} "
-                        f"({len(table)} rows, {len(offsets) - 1} selections); re-run that job")
-    picked = [indices[offsets[s]:offsets[s + 1]] for s in range(len(table))]
-    return table, picked
-
-
-def read_labels(data_dir: str | Path | None) -> np.ndarray | None:
-    """The prepared training labels (train_y.npy), or None when they are not on disk."""
-    if data_dir is None or not (Path(data_dir) / "train_y.npy").exists():
-        return None
-    return np.load(Path(data_dir) / "train_y.npy", allow_pickle=False)
+from ...errors import UserError
+from ..read.selection_log import read_selection_log
 
 
 def class_distance(picked: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> float:
@@ -119,30 +82,3 @@ def selection_run_table(selections: pd.DataFrame, training_smallest: float | Non
                        smallest_class_share_training=training_smallest)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _g(value, digits: int = 3) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}g}"
-
-
-def selection_display_rows(per_run: pd.DataFrame) -> list[dict]:
-    """The per-run table as shown."""
-    rows = []
-    for rec in per_run.to_dict("records"):
-        row = {"method": rec["method"], "fraction": f"{rec['fraction']:g}", "seed": rec["seed"],
-               "selections": rec["selections"],
-               "size mean (min–max)": f"{_g(rec['size_mean'])} ({rec['size_min']}–"
-                                      f"{rec['size_max']})",
-               "pool first → last": f"{rec['pool_first']} → {rec['pool_last']}",
-               "s per selection: mean / first / later median":
-                   f"{_g(rec['seconds_mean'])} / {_g(rec['seconds_first'])} / "
-                   f"{_g(rec['seconds_later_median'])}",
-               "selection s (total)": _g(rec["seconds_total"])}
-        if "class_distance_mean" in rec:
-            row["class distance mean / max"] = (f"{_g(rec['class_distance_mean'], 2)} / "
-                                                f"{_g(rec['class_distance_max'], 2)}")
-            row["smallest class share (training)"] = (
-                f"{100 * rec['smallest_class_share_min']:.1f}% "
-                f"({100 * rec['smallest_class_share_training']:.1f}%)")
-        rows.append(row)
-    return rows

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..analysis.time_to_accuracy import REACHED, Target
 from .figures import figure, log_axis, to_svg
 from .palette import Look, tag
-from .time_to_accuracy import REACHED, Target
 
 
 def time_to_accuracy(tta: pd.DataFrame, targets: list[Target], colors: dict[str, Look]) -> str:

@@ -3,9 +3,10 @@
 The seed-mean curve of a (method, fraction) is, at each epoch, the mean over its seeds of the
 test accuracy and the mean over its seeds of the wall time at the end of that epoch. That wall
 time counts everything charged to the run from t = 0: proxy scoring and the select job before
-training starts, then the run's own selection, training and evaluation (`curves.run_history`).
-Seeds' epoch times differ, so the curve is aligned by epoch, not by time; an epoch that not
-every seed of the (method, fraction) reached is left out, so a mean never mixes seed sets.
+training starts, then the run's own selection, training and evaluation
+(`read.curves.run_history`). Seeds' epoch times differ, so the curve is aligned by epoch, not
+by time; an epoch that not every seed of the (method, fraction) reached is left out, so a mean
+never mixes seed sets.
 
 The time to a target is the mean wall time at the first epoch whose mean accuracy is at or
 above it. Accuracy is measured only at epoch ends, so there is no interpolation: a curve that
@@ -90,22 +91,3 @@ def time_to_accuracy(curves: pd.DataFrame, table: pd.DataFrame,
     full = frame[frame.method == "full"].drop_duplicates("target").set_index("target").time_s
     frame["speedup"] = frame.target.map(full) / frame.time_s
     return frame[COLUMNS]
-
-
-def display_rows(frame: pd.DataFrame, targets: list[Target]) -> list[dict]:
-    """One row per (method, fraction): a cell per target, "12.3 s (epoch 5), 2.10x faster"
-    or the status."""
-    rows = []
-    for (method, fraction), group in frame.groupby(["method", "fraction"], sort=False):
-        cells = []
-        for target in targets:
-            rec = group[group.target == target.name].iloc[0]
-            if rec.status != REACHED:
-                cells.append(rec.status)
-                continue
-            cell = f"{rec.time_s:.1f} s (epoch {int(rec.epoch)})"
-            if not math.isnan(rec.speedup) and method != "full":
-                cell += f", {rec.speedup:.2f}x"
-            cells.append(cell)
-        rows.append({"method": method, "fraction": f"{fraction:g}", "cells": cells})
-    return rows

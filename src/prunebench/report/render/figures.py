@@ -14,8 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .aggregate import PHASES
-from .palette import Look, method_looks, tag, tag_svg
+from ...phases import PHASES
+from .palette import Look, tag, tag_svg
 
 STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller files, the browser's own fonts
@@ -44,12 +44,6 @@ def to_svg(fig: Figure) -> str:
     with matplotlib.rc_context(STYLE):
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return tag_svg(buffer.getvalue(), [ax.get_xscale() for ax in fig.axes if ax.axison])
-
-
-def method_colors(methods: list[str], config: dict | None = None) -> dict[str, Look]:
-    """Each method's look (colour of its base method, line style and marker of its variant),
-    the same in every figure: palette.method_looks."""
-    return method_looks(methods, config)
 
 
 def log_axis(axis) -> None:

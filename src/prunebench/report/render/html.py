@@ -1,5 +1,6 @@
 """The self-contained HTML report (results/{exp}/report/index.html) and, next to it, every
-figure as .svg and table as .csv (the files `snakemake --report` collects).
+output `layout.report_files` declares: each dataset's figures (.svg) and tables (.csv) and the
+exports under tables/ (the files `snakemake --report` collects).
 
 Figures are embedded in the page as base64 `data:image/svg+xml` images, so the page needs no
 network, no script and no other file; each SVG stays isolated (no clashing element ids).
@@ -17,16 +18,16 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from .. import __version__
-from ..atomic import write_text
-from ..errors import UserError
-from ..hardware import cpu_model
-from ..plan import ExperimentPlan
-from .aggregate import MISSING_COLUMNS
-from .export import summary_md, summary_tex
-from .layout import report_files
-from .progress import progress
-from .scores import read_scores
+from ... import __version__
+from ...atomic import write_text
+from ...errors import UserError
+from ...hardware import cpu_model
+from ...plan import ExperimentPlan
+from ..read.aggregate import MISSING_COLUMNS, read_aggregate_csv
+from ..read.progress import progress
+from ..read.scores import read_scores
+from . import producers
+from .layout import EXPORTS, configured, report_files
 from .sections import dataset_section
 
 RUN_COLUMNS = ["method", "fraction", "seed", "test_acc", "time_scoring", "time_selection",
@@ -42,16 +43,6 @@ def config_digest(config: dict) -> str:
 
 def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
-
-
-def _read_csv(path, what: str, columns: list[str] | None = None) -> pd.DataFrame:
-    if path is None or (columns is not None and not Path(path).exists()):
-        return pd.DataFrame(columns=columns)
-    try:
-        return pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UserError(f"cannot read {what} {path} ({exc}); re-run `prunebench aggregate` "
-                        "(the aggregate rule)") from exc
 
 
 def _versions(summary: pd.DataFrame) -> dict:
@@ -70,10 +61,9 @@ def _versions(summary: pd.DataFrame) -> dict:
 
 
 def _exports(config: dict, sections: dict) -> dict[str, str]:
-    """summary.tex and summary.md: every dataset's method table."""
-    datasets = [(s.name, s.model, s.table) for s in sections.values()]
-    args = (config["experiment"], config["protocol"], datasets)
-    return {"summary.tex": summary_tex(*args), "summary.md": summary_md(*args)}
+    """The declared exports (summary.tex, summary.md): every dataset's method table."""
+    return {output.name: getattr(producers, output.producer)(config, list(sections.values()))
+            for output in EXPORTS}
 
 
 def proxy_provenance(summary: pd.DataFrame, experiment: str) -> str:
@@ -111,19 +101,22 @@ def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> 
 
 def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
                   score_paths: dict | None = None) -> Path:
-    """Render `template` (Jinja2) into `out` and the figures and tables next to it."""
-    summary = _read_csv(summary_csv, "summary")
-    missing = _read_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
+    """Read summary.csv, missing.csv and the score files, build every dataset's section, write
+    the declared figures, tables and exports next to `out` and render `template` (Jinja2)
+    into `out`."""
+    summary = read_aggregate_csv(summary_csv, "summary")
+    missing = read_aggregate_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
     plan = ExperimentPlan(config)
     produced = plan.produced_scores()
     if score_paths is None:  # the mean score files the workflow builds for this experiment
         score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
     scores = read_scores(score_paths)
+    runs = configured(config)
     sections = {}
     for name, section in progress(list(config["datasets"].items()), desc="report",
                                   unit="dataset"):
         sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
-                                         config, produced, plan.data_dir(name))
+                                         config, runs[name], plan.data_dir(name))
     out = Path(out)
     exports = _exports(config, sections)
     written = _write_files(out.parent, config, sections, exports)

@@ -4,7 +4,7 @@ Per selection: the steps since the previous one, the pool it chose from, the che
 and number of mini-batch coresets the adaptive rule set, the curvature norm of the quadratic
 model, and how hard the chosen examples were by the proxy runs' mean scores (EL2N; forgetting,
 whose +inf marks examples never learned: its mean is over finite values and the +inf share is
-given apart). selections.csv is read by column name (report/selections.py): CREST's own
+given apart). selections.csv is read by column name (read/selection_log.py): CREST's own
 columns are optional and read as NaN when a log lacks them.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
-from .selections import GENERIC_COLUMNS, read_selection_log
+from ...errors import UserError
+from ..read.selection_log import GENERIC_COLUMNS, read_selection_log
 
 DIFFICULTY_SCORES = ("el2n", "forgetting")
 CREST_COLUMNS = ["rel_error", "check_interval", "num_coresets", "curvature_norm"]  # optional

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import UserError
-from .aggregate import PHASES
+from ...errors import UserError
+from ...phases import PHASES
 
 
 def run_history(run_dir: str | Path, time_total: float) -> pd.DataFrame | None:

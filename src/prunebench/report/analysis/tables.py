@@ -3,12 +3,10 @@ whole cost and the speedup it buys. Pandas only."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from .aggregate import PHASES
+from ...phases import PHASES
 
 KEYS = ["dataset", "model", "method", "fraction"]
 
@@ -60,33 +58,6 @@ def method_table(summary: pd.DataFrame, configured: list[str] | None = None) -> 
     table = table.assign(_rank=table.method.map(rank))
     return table.sort_values(["dataset", "_rank", "fraction"], ignore_index=True).drop(
         columns="_rank")
-
-
-def _num(value: float, fmt: str, empty: str = "–") -> str:
-    return empty if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else format(value, fmt)
-
-
-def format_method_rows(table: pd.DataFrame) -> list[dict]:
-    """Display strings for the HTML table: accuracy in %, change in points, seconds."""
-    rows = []
-    for rec in table.to_dict("records"):
-        std = _num(100 * rec["acc_std"], ".2f", "")
-        rows.append({
-            "method": rec["method"], "kind": rec["kind"], "fraction": f"{rec['fraction']:g}",
-            "accuracy": f"{100 * rec['acc_mean']:.2f}" + (f" ± {std}" if std else ""),
-            "n": int(rec["n"]),
-            "vs_full": _num(100 * rec["acc_vs_full"], "+.2f"),
-            "rel_error": _num(100 * rec["rel_error"], ".2f"),
-            "time": _num(rec["time_total"], ".2f"),
-            "phases": " / ".join(_num(rec[f"time_{p}"], ".2f") for p in PHASES),
-            "selection_share": _num(100 * rec["selection_share"], ".1f"),
-            "selection_efficiency": _num(rec["selection_efficiency"], ".2f"),
-            "speedup": _num(rec["speedup"], ".2f") + ("x" if not math.isnan(rec["speedup"])
-                                                      else ""),
-            "steps": f"{rec['steps']:.0f}", "step_share": _num(100 * rec["step_share"], ".0f"),
-        })
-    return rows
 
 
 def method_csv(table: pd.DataFrame) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .formatting import number
 from .intervals import BETTER, SAME, WORSE
 from .time_to_accuracy import REACHED
 
@@ -46,10 +47,6 @@ class Row:
     random: Cell = field(default_factory=Cell)
 
 
-def _pts(value: float) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:+.1f}"
-
-
 def _diff(diffs: pd.DataFrame, method: str, fraction: float, baseline: str) -> pd.Series | None:
     rows = diffs[(diffs.method == method) & (diffs.baseline == baseline)
                  & ((diffs.fraction - fraction).abs() < 1e-9)]
@@ -62,9 +59,9 @@ def _versus(diffs: pd.DataFrame, method: str, fraction: float,
     for baseline in baselines:
         d = _diff(diffs, method, fraction, baseline)
         if d is not None:
-            text = f"vs {baseline} {_pts(d.diff_pts)} pts"
+            text = f"vs {baseline} {number(d.diff_pts, '+.1f')} pts"
             if not math.isnan(d.low_pts):
-                text += f" [{_pts(d.low_pts)}, {_pts(d.high_pts)}]"
+                text += f" [{number(d.low_pts, '+.1f')}, {number(d.high_pts, '+.1f')}]"
             return f"{text}: {d.verdict}", d.verdict
     return "", ""
 
@@ -164,7 +161,8 @@ def beats_random(diffs: pd.DataFrame, table: pd.DataFrame) -> str:
         compared = compared or len(rows) > 0
         told = told or rows.verdict.isin(TOLD).any()
         for r in rows[rows.verdict == BETTER].sort_values("diff_pts", ascending=False).itertuples():
-            found.append(f"{r.method} at f = {fraction:g} ({_pts(r.diff_pts)} pts vs {base})")
+            found.append(f"{r.method} at f = {fraction:g} ({number(r.diff_pts, '+.1f')} pts "
+                         f"vs {base})")
     if not compared:
         return ""
     if not told:
@@ -182,7 +180,8 @@ def crest_cost(rows: list[Row]) -> str:
     for row in rows:
         for method, cell in row.variants.items():
             if cell.method and not math.isnan(cell.cost_ratio):
-                buys = f"{_pts(cell.diff_pts)} pts" if not math.isnan(cell.diff_pts) else ""
+                buys = (f"{number(cell.diff_pts, '+.1f')} pts" if not math.isnan(cell.diff_pts)
+                        else "")
                 short = {BETTER: "better", WORSE: "worse", SAME: "n.d."}.get(
                     cell.verdict, "no interval")
                 per_variant.setdefault(method, []).append(
@@ -207,7 +206,7 @@ def collapses(diffs: pd.DataFrame) -> str:
     if worse.empty:
         return ""
     worse = worse.sort_values("diff_pts").drop_duplicates(["method", "fraction"])
-    items = [f"{r.method} at f = {r.fraction:g} ({_pts(r.diff_pts)} pts)"
+    items = [f"{r.method} at f = {r.fraction:g} ({number(r.diff_pts, '+.1f')} pts)"
              for r in worse.head(3).itertuples()]
     return "Worse than random beyond noise: " + _names(items) + "."
 
