@@ -166,3 +166,13 @@ def test_the_cuda_check_imports_no_torch():
             "print(cuda_initialized(), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_every_warm_module_exists():
+    """The server imports these before it serves; a moved module would stop it starting (and
+    every job would quietly run without it)."""
+    import importlib.util
+
+    from prunebench.server import WARM_MODULES
+
+    assert [name for name in WARM_MODULES if importlib.util.find_spec(name) is None] == []

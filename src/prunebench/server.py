@@ -42,7 +42,7 @@ FORKED_COMMANDS = ("prepare", "proxy", "mean-scores", "select", "train", "aggreg
 WARM_MODULES = ("torch", "torch._dynamo", "torch.func", "numpy", "pandas",
                 "prunebench.train.run", "prunebench.scores.proxy",
                 "prunebench.selection.static.run", "prunebench.data",
-                "prunebench.report.aggregate", "prunebench.report.html")
+                "prunebench.report.read.aggregate", "prunebench.report.render.html")
 _LENGTH = struct.Struct("!Q")
 _STATUS = struct.Struct("!i")
 REFUSED = 0  # sent instead of a child's process id: the server did not fork, run the job alone
