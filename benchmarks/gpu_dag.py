@@ -1,5 +1,5 @@
 """A paper grid run end to end through Snakemake on a GPU: per-job start-up, training,
-selection and evaluation, images/s, GPU memory, selection efficiency (report/efficiency.py:
+selection and evaluation, images/s, GPU memory, selection efficiency (report/read/efficiency.py:
 selection seconds over its passes priced at the run's own evaluation speed), each run's first
 and later selections, and the throughput of 1, 2 and 4 jobs sharing the GPU (`resources: gpu`
 slots of workflow/profiles/gpu).

@@ -95,7 +95,7 @@ def run_methods(args) -> list[dict]:
 
 
 def summarise(method: str, m: dict, n_test: int) -> dict:
-    """One run's per-selection row, priced as the report prices it (report/efficiency.py)."""
+    """One run's per-selection row, priced as the report prices it (report/read/efficiency.py)."""
     t, counts = m["time"], m["counts"]
     m = {**m, "n_test": n_test}
     per = max(int(m["sampler"].get("selections") or 0), 1)
