@@ -186,3 +186,16 @@ def test_importing_prunebench_alone_loads_no_torch():
             "print(len(prunebench.__all__))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) > 10
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a visible GPU")
+def test_the_api_runs_where_the_model_is_on_a_gpu():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(5, 3).cuda()
+    x, y = torch.randn(48, 5), torch.arange(48) % 3  # on the CPU: moved to the model's device
+    assert pb.score("el2n", model, x, y).shape == (48,)
+    method = pb.DynamicMethod("craig", model, x, y, fraction=0.5, batch_size=8, epochs=1)
+    for batch in method.batches(1, lr=0.1):
+        assert batch.indices.device.type == "cuda"
+        method.observe(batch.indices, torch.zeros(len(batch.indices), device="cuda"))
+    assert method.counts["examples_seen"] == 24 and len(method.selections) == 1

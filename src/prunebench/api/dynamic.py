@@ -28,7 +28,7 @@ from ..models.base import uncompiled
 from ..selection.static.common import check_fraction
 from ..train.budget import plan_steps
 from ..train.device import make_generators
-from ..train.outputs import SELECTION_COLUMNS, selections_csv
+from ..train.outputs import selections_csv
 from ..train.samplers import Batch, SamplerSetup, SelectionRecord, StepContext
 from ..train.timers import PhaseTimers
 from .data import as_tensor_data, model_device
@@ -199,10 +199,7 @@ class DynamicMethod:
     @property
     def selections(self) -> pd.DataFrame:
         """One row per selection, the columns and values of a training job's selections.csv."""
-        text = selections_csv(self.records)
-        if not self.records:
-            return pd.DataFrame(columns=list(SELECTION_COLUMNS))
-        return pd.read_csv(io.StringIO(text))
+        return pd.read_csv(io.StringIO(selections_csv(self.records)))
 
     @property
     def times(self) -> dict[str, float]:
