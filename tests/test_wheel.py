@@ -39,6 +39,13 @@ def test_the_wheel_installs_alone_and_runs_the_example_outside_the_repository(tm
         tmp_path / "dist", source)
     (wheel,) = (tmp_path / "dist").glob("prunebench-*.whl")
 
+    try:
+        _install_and_run_outside(tmp_path, wheel)
+    finally:  # the venv holds ~7 GB (torch and CUDA libraries); pytest keeps its last 3 tmps
+        shutil.rmtree(tmp_path / "venv", ignore_errors=True)
+
+
+def _install_and_run_outside(tmp_path: Path, wheel: Path) -> None:
     started = time.perf_counter()
     run(sys.executable, "-m", "venv", tmp_path / "venv")
     python = tmp_path / "venv" / "bin" / "python"
