@@ -42,14 +42,17 @@ def test_training_does_not_load_wandb_when_disabled():
 # The layers, lowest first; a module may import its own layer and the layers below it, never one
 # above. `train/` owns the loop and the sampler protocol; `scores/` and `selection/` implement
 # what the loop calls (reached from train only through the METHODS registry's module names);
-# the CLI composes everything and nothing imports it. `report/` is torch-free: foundation only.
+# the CLI composes everything and nothing imports it; the library API (`api/`) is the other
+# composition root, which only `prunebench/__init__.py` loads, lazily (tested below).
+# `report/` is torch-free: foundation only.
 FOUNDATION = {"__init__", "errors", "atomic", "options", "methods", "paths", "hardware",
               "train_sizes", "config", "plan", "implementations", "tracking",
               "logit_gradients", "jobspec", "ops", "jsonflags", "phases"}
 # the commands that read a finished experiment (export, store) sit just below the CLI
 COMMANDS = {"export_scores", "store", "reuse_cli"}
+COMPOSITION_ROOTS = {"cli", "api"}
 LAYERS = [FOUNDATION, {"data"}, {"models"}, {"train"}, {"scores", "selection"}, COMMANDS,
-          {"cli"}]
+          COMPOSITION_ROOTS]
 SIDE_BRANCHES = {"report": FOUNDATION | {"report"}, "server": FOUNDATION | {"server"}}
 SIBLINGS_APART = [("scores", "selection"), ("selection", "scores")]
 
@@ -89,7 +92,7 @@ def internal_imports(path: Path, root: Path = SRC.parent) -> set[str]:
 
 
 def allowed(importer: str) -> set[str]:
-    if importer == "cli":  # the composition root
+    if importer in COMPOSITION_ROOTS:
         return set().union(*LAYERS, SIDE_BRANCHES)
     if importer in SIDE_BRANCHES:
         return SIDE_BRANCHES[importer]
@@ -107,6 +110,20 @@ def test_no_import_climbs_a_layer():
             if target not in allowed(importer) or (importer, target) in SIBLINGS_APART:
                 wrong.append(f"{path.relative_to(SRC)} imports {module}")
     assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
+
+
+def test_nothing_imports_a_composition_root_and_init_loads_the_api_lazily():
+    wrong = [f"{path.relative_to(SRC)} imports {module}"
+             for path in sorted(SRC.rglob("*.py"))
+             for module in internal_imports(path)
+             if component(module) in COMPOSITION_ROOTS
+             and component(module_name(path)) != component(module)]
+    assert not wrong, "\n".join(wrong)
+    # the one way in: prunebench.__getattr__ imports prunebench.api by name on first use
+    text = (SRC / "__init__.py").read_text()
+    assert 'import_module("prunebench.api")' in text
+    loaded = modules_after_import("prunebench")
+    assert "prunebench.api" not in loaded and "torch" not in loaded
 
 
 def test_every_package_has_a_layer():
