@@ -7,18 +7,19 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from prunebench import paths
-from prunebench.store import list_entries
+from prunebench.store import list_entries, workflow_locks
 
-from .conftest import SCHEMA
+from .conftest import ROOT, SCHEMA
 from .reuse_workflow import CONFIG, CONFIG_FILE, snakemake, workflow_dir
 from .test_pipeline import plan_of
-from .test_tracking import BIN
+from .test_tracking import BIN, isolated_env, offline_network
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,43 @@ def test_gc_needs_a_config(store_dir):
     done = store(store_dir, "gc")
     assert done.returncode == 2 and "configs" in done.stderr
     assert paths.RESULTS in {p.name for p in store_dir.iterdir()}
+
+
+def test_gc_refuses_while_a_workflow_runs_here_and_the_run_completes(store_dir):
+    """A run of this directory holds Snakemake's lock: gc --yes, naming only another config
+    (whose entries are not the running experiment's), deletes nothing and says why in one line;
+    the run completes and plans nothing afterwards."""
+    env = isolated_env(store_dir)
+    env["PATH"] = f"{BIN}:{env['PATH']}"
+    command = [*offline_network(), str(BIN / "snakemake"), "--snakefile",
+               str(ROOT / "Snakefile"), "--directory", str(store_dir), "--configfile",
+               str(store_dir / CONFIG_FILE), "--cores", "1", "--forcerun", "aggregate"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not workflow_locks(store_dir) and run.poll() is None:
+            assert time.monotonic() < deadline, "the run never locked its directory"
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before gc could be tried: " + run.stdout.read()
+        before = files_under(store_dir / paths.RESULTS)
+        done = store(store_dir, "gc", OTHER_FILE, "--yes")
+        assert done.returncode == 1, done.stdout + done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "holds a lock on" in lines[0] and str(store_dir) in lines[0]
+        assert "snakemake --unlock" in lines[0] and done.stdout == ""
+        assert files_under(store_dir / paths.RESULTS) >= before  # nothing deleted
+    finally:
+        output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-3000:]
+    assert not workflow_locks(store_dir)
+    dry = snakemake(store_dir, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_gc_names_a_stale_lock(store_dir):
+    (store_dir / ".snakemake" / "locks").mkdir(parents=True, exist_ok=True)
+    (store_dir / ".snakemake" / "locks" / "0.input.lock").write_text("")
+    done = store(store_dir, "gc", CONFIG_FILE, "--yes")
+    assert done.returncode == 1 and "0.input.lock" in done.stderr
+    assert store(store_dir, "gc", CONFIG_FILE).returncode == 0  # a dry run deletes nothing

@@ -53,8 +53,10 @@ def cmd_store_ls(args) -> None:
 
 
 def cmd_store_gc(args) -> None:
-    from .store import human_size, list_entries, read_plans, remove
+    from .store import human_size, list_entries, read_plans, refuse_while_locked, remove
 
+    if args.yes:
+        refuse_while_locked()
     entries = list_entries(read_plans(args.configs, args.schema))
     unused = [e for e in entries if not e.needed_by]
     size = human_size(sum(e.size for e in unused))

@@ -2,7 +2,8 @@
 (results/scores). Experiments share its entries, so nothing in one experiment's folder says
 when an entry is no longer needed; `prunebench store ls` shows each entry with its size, last
 use and the experiment configs that need it, and `prunebench store gc CONFIG...` removes the
-entries none of the named configs needs (a dry run unless told `yes`).
+entries none of the named configs needs (a dry run unless told `yes`); it deletes nothing
+while a Snakemake run holds a lock on the working directory.
 
 What a config needs comes from its plan (`ExperimentPlan.data_dir`, `proxy_dir`,
 `score_files`); where entries lie comes from the path templates in `prunebench.paths`, every
@@ -115,6 +116,24 @@ def remove(entry: Entry, root: str | Path = ".") -> None:
             break
         shutil.rmtree(parent)
         parent = parent.parent
+
+
+def workflow_locks(root: str | Path = ".") -> list[Path]:
+    """Snakemake's lock files of the working directory `root` (`.snakemake/locks/*.lock`): they
+    exist while a run of this directory is active, and stay behind one that was killed."""
+    locks = Path(root) / ".snakemake" / "locks"
+    return sorted(locks.glob("*.lock")) if locks.is_dir() else []
+
+
+def refuse_while_locked(root: str | Path = ".") -> None:
+    """UserError while a Snakemake run holds a lock on `root`: its jobs may be reading entries
+    that no config named to gc needs (another experiment's proxy runs, say)."""
+    locks = workflow_locks(root)
+    if locks:
+        where = Path(root).resolve()
+        raise UserError(f"a Snakemake run holds a lock on {where} ({locks[0]}): store gc would "
+                        "delete what its jobs may read; wait until it ends (or, if none is "
+                        "running, clear the stale lock with `snakemake --unlock`)")
 
 
 def human_size(size: int) -> str:
