@@ -154,7 +154,7 @@ def test_per_batch_selection_equals_the_single_omp():
                                                             (True, 0.5, 0.3)])
 def test_the_stacked_path_a_gpu_runs_equals_the_per_class_loop_on_a_cpu(class_row_only, lam,
                                                                           tol):
-    """`_stacked_omps` (every class in one batched solver, a GPU's path) run on the CPU in
+    """`stacked_omps` (every class in one batched solver, a GPU's path) run on the CPU in
     float64, where rounding cannot flip an argmax, against the per-class torch loop."""
     errors, features, labels = last_layer_problem(0, 600, 6, 8)
     errors, features = errors.double(), features.double()

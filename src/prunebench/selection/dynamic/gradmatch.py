@@ -4,7 +4,7 @@ OMP fault (docs/methods.md, `gradmatch`).
 Every `interval` epochs, one eval-mode forward of the un-augmented training set gives each
 example's last-layer gradient g_i = [e_i, vec(e_i h_i^T)] (e = softmax - onehot, h the
 penultimate features; bias then weights). Per class c with quota k_c (largest-remainder class
-quotas of round(f * N)), non-negative OMP with ridge `lam` (`selection.omp`) picks at most
+quotas of round(f * N)), non-negative OMP with ridge `lam` (`kernels.omp`) picks at most
 k_c examples whose weighted gradients match the class's gradient sum; their weights are the
 OMP solution. When OMP stops early (the residual is below `tol`, or no example left correlates
 positively with it) the quota is filled with random unpicked members of the same class at

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import Tensor
-
 from ...train.passes import WeightedPasses
 from ...train.samplers import BaseSampler, Batch, SamplerOutputs, SamplerSetup, StepContext
 from .draws import uniform_draw
@@ -35,9 +33,6 @@ class RandomEpochSampler(BaseSampler):
 
     def next_batch(self, ctx: StepContext) -> Batch:
         return self.passes.next()
-
-    def observe(self, indices: Tensor, losses: Tensor) -> None:
-        pass
 
     def outputs(self) -> SamplerOutputs:
         return SamplerOutputs(extra={"subsets_drawn": self.draws,
