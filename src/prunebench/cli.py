@@ -251,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def enter_math_mode(args) -> None:
+    """Fix the math libraries' instruction set before any command imports them (the fork
+    server does it once, for every job it forks): prunebench.math_mode."""
+    from .math_mode import enter
+    from .ops import Ops
+
+    ops = getattr(args, "ops", None) or os.environ.get("PRUNEBENCH_OPS") or "{}"
+    enter(Ops.from_json(ops, flag="--ops" if getattr(args, "ops", None) else
+                        "$PRUNEBENCH_OPS").speed.reproducible_math)
+
+
 def _environment_error(exc: OSError) -> str | None:
     """One line for an OSError the user's machine caused (disk full, no permission, read-only
     file system) outside the atomic writers, which report those themselves; None for others."""
@@ -274,6 +285,7 @@ def main(argv: list[str] | None = None, *, delegate: bool = True) -> int:
             return code
     args = build_parser().parse_args(argv)
     try:
+        enter_math_mode(args)
         args.func(args)
         return 0
     except UserError as exc:

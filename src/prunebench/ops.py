@@ -33,6 +33,7 @@ class Speed:
     channels_last: bool = True  # image models and batches in channels_last on a GPU
     compile: bool | str = False  # False, True or a torch.compile mode (reduce-overhead)
     job_server: bool = True  # the workflow's fork server (read by the workflow, not by jobs)
+    reproducible_math: bool = True  # CPU math fixed to AVX2 (prunebench.math_mode)
 
 
 @dataclass(frozen=True)

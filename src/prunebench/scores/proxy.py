@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import math_mode
 from ..atomic import save_npy, write_json, write_text
 from ..data.tensors import TensorData
 from ..jobspec import ProxySpec
@@ -132,6 +133,7 @@ def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
         "wall_time_s": round(time.perf_counter() - started, 6),
         "device": str(device),
         "hardware": hardware_name(device),
+        "math": math_mode.active(),
     }
     write_json(out_dir / "metrics.json", metrics)
     checkpoint.remove()

@@ -8,6 +8,7 @@ import torch
 
 from ..errors import UserError
 from ..hardware import cpu_model
+from ..math_mode import configure_torch
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -39,6 +40,7 @@ def set_up_compute(device: torch.device, threads: int | None) -> None:
     """Threads as the scheduler granted; deterministic kernels on the CPU."""
     if threads:
         torch.set_num_threads(threads)
+    configure_torch(torch)
     if device.type == "cpu":
         # the same switch as torch.use_deterministic_algorithms(True), which would also import
         # torch._inductor (1.4 s per job here) only to flag a compiler no CPU run uses

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import math_mode
 from ..atomic import read_npy
 from ..errors import UserError
 from ..implementations import implementation
@@ -116,7 +117,7 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
                    "selection_backward_examples": extra.backward_examples},
         "sampler": extra.extra,
         "time": timers.snapshot(), "wall_time_s": round(time.perf_counter() - started, 6),
-        "device": str(device), "hardware": hardware_name(device),
+        "device": str(device), "hardware": hardware_name(device), "math": math_mode.active(),
         "gpu_peak_memory_mb": peak_gpu_memory_mb(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__, "python": platform.python_version(),

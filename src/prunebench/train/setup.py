@@ -15,6 +15,7 @@ from ..config import TrainSettings
 from ..data import load_prepared
 from ..data.tensors import TensorData
 from ..jobspec import JobSpec
+from ..math_mode import refuse_cpu_compile
 from ..models import build_model
 from ..ops import Ops, Speed
 from ..tracking import open_tracker
@@ -59,6 +60,7 @@ def apply_speed(model: torch.nn.Module, data: TensorData, device: torch.device,
         model.to(memory_format=torch.channels_last)
         data.memory_format = torch.channels_last
     mode = speed.compile
+    refuse_cpu_compile(mode, device.type)
     if mode:
         import torch._inductor.config as inductor_config
 
