@@ -145,9 +145,10 @@ def test_rerun_schedules_nothing(tiny_run):
     {"wandb": {"mode": "offline", "tags": ["ablation"]}},
     {"checkpoint_every": 1},
     {"speed": {"channels_last": False, "compile": True}},
+    {"speed": {"reproducible_math": False}},
     {"device": "cpu"},
     {"proxy": {**TINY["proxy"], "grand_chunk": 7}},
-], ids=["wandb", "checkpoint_every", "speed", "device", "grand_chunk"])
+], ids=["wandb", "checkpoint_every", "speed", "math", "device", "grand_chunk"])
 def test_operational_settings_plan_nothing(tiny_run, change):
     workdir, _ = tiny_run
     assert planned(workdir, {**TINY, **change}) == {}
