@@ -101,9 +101,11 @@ def cmd_aggregate(args) -> None:
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
     missing_out = args.missing_out or missing_beside(out)
-    summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
-                                     allow_missing=args.allow_missing, expected=plan.expected(),
-                                     n_test=n_test)
+    summary, missing = write_summary(runs, plan.proxy_metrics_by_name(), out,
+                                     missing_out=missing_out, allow_missing=args.allow_missing,
+                                     expected=plan.expected(), n_test=n_test,
+                                     method_proxies={m: plan.method_proxy(m)
+                                                     for m in plan.config["methods"]})
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 

@@ -101,16 +101,33 @@ def recipe(section: dict) -> dict:
     return {k: v for k, v in sorted(section.items()) if k != "options"}
 
 
+# Keys a proxy may set to train with a recipe of its own (absent: the dataset's). `epochs` is
+# not one: in a proxy section it is how many epochs the proxy trains, on the schedule of the
+# recipe's epochs.
+PROXY_RECIPE_KEYS = ("model", "batch_size", "lr", "momentum", "nesterov", "weight_decay",
+                     "schedule", "warmup_epochs", "milestones", "gamma", "augment",
+                     "eval_batch_size")
+
+
+def proxy_recipe(section: dict, proxy: dict) -> dict:
+    """The recipe a proxy trains with: the dataset's, overridden by the proxy's own keys."""
+    own = {k: v for k, v in proxy.items() if k in PROXY_RECIPE_KEYS}
+    return dict(sorted({**recipe(section), **own}.items()))
+
+
 def proxy_science(proxy: dict) -> dict:
-    """The proxy settings that change the scores (not the number of seeds: each seed is its own
-    run, and the mean's folder names how many it averages)."""
+    """The proxy settings that change the scores besides its recipe (not the number of seeds:
+    each seed is its own run, and the mean's folder names how many it averages)."""
     return {k: v for k, v in sorted(proxy.items())
-            if k not in operational_keys(PROXY_SECTION) and k != "seeds"}
+            if k not in operational_keys(PROXY_SECTION) and k != "seeds"
+            and k not in PROXY_RECIPE_KEYS}
 
 
 def proxy_key(section: dict, proxy: dict) -> str:
-    """Digest of what a proxy run's numbers depend on besides its data, model and seed."""
-    return digest({"recipe": recipe(section), "proxy": proxy_science(proxy)})
+    """Digest of what a proxy run's numbers depend on besides its data, model and seed: its
+    recipe (the dataset's unless the proxy sets its own keys, so a proxy without any keeps the
+    key it always had) and its settings."""
+    return digest({"recipe": proxy_recipe(section, proxy), "proxy": proxy_science(proxy)})
 
 
 def run_dir(experiment: str, dataset: str, method: str, fraction: float, seed: int) -> str:
