@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -151,3 +152,48 @@ def test_each_run_is_charged_its_own_proxys_cost(tmp_path):
     assert scoring == {"el2n": pytest.approx(8.0), "el2n_small": pytest.approx(1.0)}
     assert dict(zip(summary.method, summary.proxy, strict=True)) == {
         "el2n": "default", "el2n_small": "small"}
+
+
+def test_spearman_equals_scipy_and_ranks_inf_hardest():
+    from scipy.stats import spearmanr
+
+    from prunebench.report.analysis.transfer import spearman
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=50)
+    b = a + rng.normal(scale=0.5, size=50)
+    b[:5] = b[5]  # ties share their average rank
+    assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    assert spearman(np.arange(5.0), -np.arange(5.0)) == pytest.approx(-1.0)
+    # forgetting's never-learned (+inf) rank above every finite score
+    assert spearman(np.array([0.0, 1.0, 2.0, np.inf]), np.arange(4.0)) == pytest.approx(1.0)
+    assert np.isnan(spearman(np.ones(4), np.arange(4.0)))  # a constant vector has no ranks
+
+
+def test_top_overlap_on_hand_built_scores():
+    from prunebench.report.analysis.transfer import score_agreement, top_indices, top_overlap
+
+    a = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
+    b = np.array([9.0, 0.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 8.0])  # 1 and 9 swapped
+    assert top_indices(a, 3).tolist() == [0, 1, 2]
+    assert top_indices(np.array([1.0, 2.0, 2.0, np.inf]), 3).tolist() == [3, 1, 2]  # ties: index
+    assert top_overlap(a, b, 0.3) == pytest.approx(2 / 3)  # {0,1,2} and {0,9,2}
+    assert top_overlap(a, b, 0.5) == pytest.approx(4 / 5)
+    assert top_overlap(a, a, 0.5) == 1.0 and top_overlap(a, -a, 0.5) == 0.0
+    frame = score_agreement({"default": {"el2n": a, "grand": a},
+                             "small": {"el2n": b}}, [0.3, 0.5])
+    assert frame[["score", "proxy_a", "proxy_b", "fraction"]].values.tolist() == [
+        ["el2n", "default", "small", 0.3], ["el2n", "default", "small", 0.5]]
+    assert frame.top_overlap.tolist() == pytest.approx([2 / 3, 4 / 5])
+
+
+def test_the_report_declares_score_transfer_only_for_two_proxies():
+    from prunebench.report.render.layout import report_files
+
+    def names(config):
+        return {f.name for f in report_files(validate_config(config, load_schema(SCHEMA)))}
+
+    assert {"score_agreement", "score_transfer"} <= names(transfer_config())
+    one = transfer_config()
+    one["methods"] = ["el2n", "kcenter"]
+    assert not {"score_agreement", "score_transfer"} & names(one)

@@ -17,8 +17,8 @@ from .errors import UserError
 from .methods import METHODS, SCORES, base_method, method_entry, method_options, method_score
 from .ops import PROXY_SECTION, operational_keys
 from .options import COUNT_OF_EXAMPLES
-from .proxies import DEFAULT_PROXY
 from .paths import MAX_FRACTION_DECIMALS
+from .proxies import DEFAULT_PROXY
 from .train_sizes import expected_train_size
 
 OPTIONS_SCHEMA_FILE = "options.schema.yaml"
