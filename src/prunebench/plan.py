@@ -14,13 +14,17 @@ from . import paths
 from .config import TrainSettings
 from .jobspec import ProxySettings, ProxySpec, SelectSpec, TrainSpec
 from .methods import (
+    TRAINED_SCORES,
     base_method,
     embeddings_file,
+    from_state,
     method_entry,
     method_fractions,
     method_options,
     method_score,
     proxy_array_file,
+    state_epoch,
+    state_file,
 )
 from .ops import Ops
 from .proxies import DEFAULT_PROXY, method_proxy, proxy_settings
@@ -89,9 +93,9 @@ class ExperimentPlan:
                  "method": r.method, "fraction": r.fraction, "seed": r.seed,
                  "path": f"{self.run_dir(r)}/metrics.json"} for r in self.runs()]
         rows += [{"what": "proxy", "dataset": d, "model": self.proxy_model(d, name),
-                  "method": "", "fraction": float("nan"), "seed": seed,
-                  "path": f"{self.proxy_dir(d, seed, name)}/metrics.json"}
-                 for d, name, seed in self.proxy_runs()]
+                  "method": "", "fraction": float("nan"), "seed": seed, "path": record}
+                 for d, name, seed in self.proxy_runs()
+                 for record in self.proxy_records(d, seed, name)]
         return rows
 
     # -- proxies and scores -----------------------------------------------------------------
@@ -117,15 +121,22 @@ class ExperimentPlan:
         return [(dataset, name, seed) for name in self.proxy_names() for dataset in self.datasets
                 for seed in range(self.proxy_seeds(name))]
 
+    def proxy_records(self, dataset: str, seed: int, name: str = DEFAULT_PROXY) -> list[str]:
+        """What one proxy run's scores cost, as the aggregate reads it: its metrics.json, then
+        the cost record of each score computed from its saved state."""
+        folder = self.proxy_dir(dataset, seed, name)
+        return [f"{folder}/metrics.json",
+                *[f"{folder}/{paths.state_cost_file(array)}" for array in self.state_arrays()]]
+
     def proxy_metrics(self) -> list[str]:
-        return [f"{self.proxy_dir(d, seed, name)}/metrics.json"
-                for d, name, seed in self.proxy_runs()]
+        return [record for d, name, seed in self.proxy_runs()
+                for record in self.proxy_records(d, seed, name)]
 
     def proxy_metrics_by_name(self) -> dict[str, list[str]]:
-        """Proxy name -> its runs' metrics.json (the summary charges each method its own)."""
+        """Proxy name -> its runs' cost records (the summary charges each method its own)."""
         out: dict[str, list[str]] = {name: [] for name in self.proxy_names()}
         for d, name, seed in self.proxy_runs():
-            out[name].append(f"{self.proxy_dir(d, seed, name)}/metrics.json")
+            out[name] += self.proxy_records(d, seed, name)
         return out
 
     def method_proxy(self, method: str) -> str:
@@ -133,9 +144,23 @@ class ExperimentPlan:
         return method_proxy(method, self.config)
 
     def proxy_files(self) -> list[str]:
-        """File names every proxy run writes: its score arrays, metrics.json, history.csv."""
-        arrays = [proxy_array_file(s, self.proxy["score_epoch"]) for s in self.proxy["scores"]]
-        return [*arrays, "metrics.json", "history.csv"]
+        """File names every proxy run writes: the arrays it computes while training
+        (TRAINED_SCORES), metrics.json, history.csv and the model states later scores are
+        computed from (at initialisation and at the score epoch)."""
+        k = self.proxy["score_epoch"]
+        arrays = [proxy_array_file(s, k) for s in TRAINED_SCORES]
+        return [*arrays, "metrics.json", "history.csv", state_file(0), state_file(k)]
+
+    def state_arrays(self) -> dict[str, str]:
+        """Array file stem -> score, for each score of `proxy.scores` computed from a proxy
+        run's saved state (a `score_proxy` job per proxy run), not while it trains."""
+        k = self.proxy["score_epoch"]
+        return {proxy_array_file(s, k).removesuffix(".npy"): s
+                for s in self.proxy["scores"] if from_state(s)}
+
+    def state_input(self, score: str) -> str:
+        """The state file (inside a proxy run's folder) a score is computed from."""
+        return state_file(state_epoch(score, self.proxy["score_epoch"]))
 
     def produced_scores(self, name: str | None = None) -> list[str]:
         """Mean score files the workflow builds: only those a configured method ranks by (with

@@ -117,6 +117,18 @@ def proxy_out(wildcards):
     return paths.PROXY.format(**wildcards)
 
 
+# the arrays computed from a proxy run's saved state (rule score_proxy); "(?!)" matches nothing
+STATE_ARRAYS = "|".join(PLAN.state_arrays()) or "(?!)"
+
+
+def state_score(wildcards):
+    return PLAN.state_arrays()[wildcards.array]
+
+
+def proxy_state_input(wildcards):
+    return f"{proxy_out(wildcards)}/{PLAN.state_input(state_score(wildcards))}"
+
+
 def proxy_score_inputs(wildcards):
     name = proxy_array_file(wildcards.score, PLAN.proxy["score_epoch"])
     return expand(
