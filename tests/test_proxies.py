@@ -198,3 +198,14 @@ def test_the_report_declares_score_transfer_only_for_two_proxies():
     one = transfer_config()
     one["methods"] = ["el2n", "kcenter"]
     assert not {"score_agreement", "score_transfer"} & names(one)
+
+
+def test_the_store_keeps_a_named_proxys_runs_and_scores():
+    from prunebench.store import needed
+
+    plan = plan_of(transfer_config())
+    kept = needed(plan)
+    for seed in (0, 1):
+        assert plan.proxy_dir("mnist1d", seed, "small") in kept
+        assert plan.proxy_dir("mnist1d", seed) in kept
+    assert plan.score_file("mnist1d", "el2n", "small") in kept
