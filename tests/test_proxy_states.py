@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prunebench import cli
@@ -16,6 +17,7 @@ from prunebench.errors import UserError
 from prunebench.jobspec import ProxySettings
 from prunebench.methods import SCORES, TRAINED_SCORES, from_state, proxy_array_file, state_file
 from prunebench.plan import ExperimentPlan
+from prunebench.report.analysis.transfer import spearman, top_overlap
 from prunebench.scores.from_state import compute_from_state
 from prunebench.scores.proxy import run_proxy
 
@@ -128,3 +130,30 @@ def test_a_proxy_of_its_own_in_a_finished_experiment_trains_only_itself(mini_run
     jobs = planned(mini_run, config)
     assert jobs["train_proxy"] == 2 and jobs["mean_scores"] == 1  # the small proxy's, only
     assert jobs["train"] == 1 and jobs["select_subset"] == 1 and "score_proxy" not in jobs
+
+
+def test_a_small_proxy_runs_end_to_end_into_the_score_transfer_section(mini_run):
+    # last in this file: it runs the workflow on the finished mini experiment
+    config = {**MINI, "methods": [*MINI["methods"], "el2n_small"],
+              "variants": {"el2n_small": {"method": "el2n", "proxy": "small"}},
+              "proxies": {"small": {"model": "mnist1d_mlp"}}}
+    done = snakemake(mini_run, write_config(mini_run, "transfer", config))
+    assert done.returncode == 0, done.stderr[-4000:]
+    plan = plan_of(config)
+    summary = pd.read_csv(mini_run / "results/mini/summary.csv")
+    rows = summary.set_index("method")
+    assert rows.loc["el2n_small", "proxy"] == "small" and rows.loc["el2n", "proxy"] == "default"
+    # each run is charged its own proxy: the MLP's 2 seeds cost less than the CNN's
+    assert 0 < rows.loc["el2n_small", "time_scoring"] < rows.loc["el2n", "time_scoring"]
+    tables = mini_run / "results/mini/report/tables/mnist1d"
+    agreement = pd.read_csv(tables / "score_agreement.csv")
+    assert set(agreement.score) == {"el2n"} and agreement.fraction.tolist() == [0.5]
+    a, b = (np.load(mini_run / plan.score_file("mnist1d", "el2n", name))
+            for name in ("default", "small"))
+    assert agreement.spearman.iloc[0] == pytest.approx(spearman(a, b), abs=1e-5)
+    assert agreement.top_overlap.iloc[0] == pytest.approx(top_overlap(a, b, 0.5), abs=1e-5)
+    transfer = pd.read_csv(tables / "score_transfer.csv").set_index("method")
+    assert transfer.loc["el2n_small", "proxy"] == "small"
+    assert transfer.loc["el2n_small", "acc_mean"] == pytest.approx(
+        100 * rows.loc["el2n_small", "test_acc"])
+    assert "Score transfer" in (mini_run / "results/mini/report/index.html").read_text()
