@@ -94,27 +94,34 @@ class ScoreRecorder:
 
 
 class StateSaver:
-    """Loop callback saving the model's state at the epochs later scores are computed from
-    (`scores.from_state`): initialisation and the score epoch. Each file is written when its
-    epoch ends, so a run resumed from a later checkpoint already has it."""
+    """Loop callback keeping the model's state at the epochs later scores are computed from
+    (`scores.from_state`): initialisation and the score epoch. The states are part of the
+    run's checkpoint (a resumed run still has the ones taken before it stopped) and are
+    written with the run's other results (`save`)."""
 
-    def __init__(self, out_dir, epochs: set[int]):
-        self.out_dir, self.epochs = Path(out_dir), epochs
+    def __init__(self, epochs: set[int]):
+        self.epochs = epochs
+        self.states: dict[int, dict[str, torch.Tensor]] = {}
 
     def on_batch(self, indices, logits, targets) -> None:
         pass
 
     def on_epoch_end(self, epoch: int, model: torch.nn.Module) -> None:
         if epoch in self.epochs:
-            state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            write_atomically(self.out_dir / state_file(epoch),
-                             lambda tmp: torch.save(state, tmp))
+            self.states[epoch] = {k: v.detach().cpu().clone()
+                                  for k, v in model.state_dict().items()}
+
+    def save(self, out_dir) -> None:
+        for epoch in sorted(self.epochs):
+            state = self.states[epoch]
+            write_atomically(Path(out_dir) / state_file(epoch),
+                             lambda tmp, state=state: torch.save(state, tmp))
 
     def state_dict(self) -> dict:
-        return {}
+        return {"states": self.states}
 
     def load_state_dict(self, state: dict) -> None:
-        pass
+        self.states = dict(state["states"])
 
 
 def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
@@ -130,7 +137,7 @@ def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
                             run.order_generator)
     recorder = ScoreRecorder(data, list(proxy.scores), proxy.score_epoch,
                              settings.eval_batch_size, ops.grand_chunk, timers)
-    states = StateSaver(out_dir, {0, proxy.score_epoch})
+    states = StateSaver({0, proxy.score_epoch})
     tracker = open_run_tracker(job, ops, out_dir, group_parts=["proxy"], seed=seed,
                                job_type="proxy", extra={})
     checkpoint = run_checkpoint(out_dir, job, ops, run, "proxy", seed)
@@ -142,6 +149,7 @@ def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
     out_dir = Path(out_dir)
     for score, array in recorder.results().items():
         save_npy(out_dir / proxy_array_file(score, proxy.score_epoch), array)
+    states.save(out_dir)
     write_text(out_dir / "history.csv", history_csv(result.history))
     last = result.history[-1]
     metrics = {
