@@ -82,7 +82,8 @@ def test_a_score_from_the_saved_state_equals_the_one_computed_while_training(
                                state=tmp_path / state_file(k))
 
 
-def test_proxy_score_writes_the_array_and_its_cost(tmp_path, mnist1d_small_dir, capsys):
+def test_proxy_score_writes_the_array_and_its_cost(tmp_path, mnist1d_small_dir, capsys,
+                                                   monkeypatch):
     plan = plan_of(MINI)
     job, ops = plan.proxy_spec("mnist1d"), plan.operations()
     metrics = run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=1, out_dir=tmp_path,
@@ -100,6 +101,11 @@ def test_proxy_score_writes_the_array_and_its_cost(tmp_path, mnist1d_small_dir, 
     # a score the run computes while training is never recomputed from a state
     assert cli.main([*args, "--score", "el2n"], delegate=False) == 1
     assert "TRAINED_SCORES" in capsys.readouterr().err
+    # with W&B on, the job is one short run recording what it read and wrote
+    monkeypatch.setenv("PRUNEBENCH_OPS", replace(ops, wandb={"mode": "offline"}).to_json())
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert cli.main([*args, "--score", "uncertainty_lc"], delegate=False) == 0
+    assert list((tmp_path / "wandb").glob("offline-run-*"))
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from .reuse_cli import add_reuse_commands
 from .tracking import (
     finish_failed_runs,
     mean_scores_lineage,
+    proxy_score_lineage,
     record_job,
     record_report,
     select_lineage,
@@ -56,6 +57,9 @@ def cmd_proxy_score(args) -> None:
     array = score_from_state(job, ops, score=args.score, data_dir=args.data, state=args.state,
                              proxy_metrics=args.proxy_metrics, out=args.out,
                              cost_out=args.cost_out, threads=args.threads)
+    record_job("proxy-score", proxy_score_lineage(args.data, args.out),
+               run_dir=Path(args.out).parent,
+               config={**job.as_dict(), "score": args.score, "state": Path(args.state).name})
     print(f"{args.score} from {args.state}: {len(array)} examples -> {args.out}")
 
 
