@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from prunebench.config import load_schema, validate_config
 from prunebench.plan import ExperimentPlan
@@ -114,6 +115,8 @@ def test_proxy_resumes_its_score_recorder(tmp_path, mnist1d_small_dir, monkeypat
         with pytest.raises(Interrupted):
             run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "b")
     assert (tmp_path / "b" / "checkpoint.pt").exists()
+    for output in (tmp_path / "b").glob("state_e*.pt"):  # Snakemake removes a failed job's
+        output.unlink()                                   # outputs; its checkpoint stays
     resumed = run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "b")
     assert not (tmp_path / "b" / "checkpoint.pt").exists()
     whole = run_proxy(job, ops, data_dir=mnist1d_small_dir, seed=0, out_dir=tmp_path / "a")
@@ -121,6 +124,13 @@ def test_proxy_resumes_its_score_recorder(tmp_path, mnist1d_small_dir, monkeypat
     for name in sorted(p.name for p in (tmp_path / "a").glob("*.npy")):
         np.testing.assert_array_equal(np.load(tmp_path / "a" / name),
                                       np.load(tmp_path / "b" / name))
+    # the model states later scores come from survive the resume (epoch 0 was taken before it)
+    for name in ("state_e0.pt", "state_e2.pt"):
+        whole_state, resumed_state = (torch.load(tmp_path / run / name, weights_only=True)
+                                      for run in ("a", "b"))
+        assert whole_state.keys() == resumed_state.keys()
+        for key, value in whole_state.items():
+            torch.testing.assert_close(resumed_state[key], value, rtol=0, atol=0)
 
 
 def test_checkpoint_from_other_settings_is_ignored(tmp_path, digits_dir, monkeypatch):

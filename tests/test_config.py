@@ -163,8 +163,10 @@ def test_proxy_scores_add_what_the_methods_need(schema):
     config["proxy"] = {"scores": ["forgetting", "el2n"]}
     checked = validate_config(config, schema)
     assert checked["proxy"]["scores"] == ["forgetting", "el2n", "embeddings", "uncertainty_lc"]
-    files = ExperimentPlan(checked).proxy_files()
-    assert "uncertainty_lc_e2.npy" in files and "embeddings_e2.npy" in files
+    plan = ExperimentPlan(checked)  # both come from the proxy runs' saved state at k = 2
+    assert plan.state_arrays() == {"embeddings_e2": "embeddings",
+                                   "uncertainty_lc_e2": "uncertainty_lc"}
+    assert "state_e2.pt" in plan.proxy_files()
     config["proxy"] = {"scores": []}  # only what the methods need
     assert validate_config(config, schema)["proxy"]["scores"] == [
         "el2n", "embeddings", "uncertainty_lc"]

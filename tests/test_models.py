@@ -14,6 +14,9 @@ from prunebench.models.base import ClassifierNet
 NATURAL_SHAPES = {
     "digits_cnn": (1, 8, 8),
     "mnist1d_cnn": (1, 40),
+    "digits_mlp": (1, 8, 8),
+    "mnist1d_mlp": (1, 40),
+    "resnet8": (3, 32, 32),
     "resnet20": (3, 32, 32),
     "resnet32": (3, 32, 32),
     "resnet56": (3, 32, 32),
@@ -61,6 +64,15 @@ def test_image_models_accept_other_channel_counts_and_sizes():
 def test_parameter_counts_match_published_figures(name, paper_count):
     model = build_model(name, (3, 32, 32), 10)
     assert abs(count_parameters(model) - paper_count) / paper_count < 0.03
+
+
+@pytest.mark.parametrize(("proxy", "target", "shape"), [
+    ("mnist1d_mlp", "mnist1d_cnn", (1, 40)), ("digits_mlp", "digits_cnn", (1, 8, 8)),
+    ("resnet8", "resnet20", (3, 32, 32))])
+def test_each_dataset_family_has_a_smaller_proxy_model(proxy, target, shape):
+    # Selection via Proxy (Coleman et al.): score with a model a fraction of the target's size
+    small, large = (count_parameters(build_model(name, shape, 10)) for name in (proxy, target))
+    assert small < large / 2
 
 
 def test_unknown_model_names_the_allowed_ones():

@@ -1,4 +1,6 @@
-"""prunebench check-config | prepare | proxy | mean-scores | select | train | aggregate | report.
+"""prunebench commands, one per workflow rule: prepare, proxy, proxy-score, mean-scores, ...
+
+check-config | prepare | proxy | proxy-score | mean-scores | select | train | aggregate | report.
 
 Every Snakemake rule calls one of these. A mistake the user can fix ends in one line on
 stderr and exit status 1, never a traceback. Heavy imports (torch) happen inside commands,
@@ -18,6 +20,7 @@ from .reuse_cli import add_reuse_commands
 from .tracking import (
     finish_failed_runs,
     mean_scores_lineage,
+    proxy_score_lineage,
     record_job,
     record_report,
     select_lineage,
@@ -43,6 +46,21 @@ def cmd_proxy(args) -> None:
                         threads=args.threads)
     print(f"proxy seed {args.seed}: test_acc {metrics['test_acc']:.4f}, "
           f"scores {sorted(metrics['score_cost_s'])} -> {args.out}")
+
+
+def cmd_proxy_score(args) -> None:
+    from .jobspec import ProxySpec
+    from .ops import Ops
+    from .scores.from_state import score_from_state
+
+    job, ops = ProxySpec.from_json(args.spec), Ops.from_json(args.ops)
+    array = score_from_state(job, ops, score=args.score, data_dir=args.data, state=args.state,
+                             proxy_metrics=args.proxy_metrics, out=args.out,
+                             cost_out=args.cost_out, threads=args.threads)
+    record_job("proxy-score", proxy_score_lineage(args.data, args.out),
+               run_dir=Path(args.out).parent,
+               config={**job.as_dict(), "score": args.score, "state": Path(args.state).name})
+    print(f"{args.score} from {args.state}: {len(array)} examples -> {args.out}")
 
 
 def cmd_mean_scores(args) -> None:
@@ -101,9 +119,11 @@ def cmd_aggregate(args) -> None:
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
     missing_out = args.missing_out or missing_beside(out)
-    summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
-                                     allow_missing=args.allow_missing, expected=plan.expected(),
-                                     n_test=n_test)
+    summary, missing = write_summary(runs, plan.proxy_metrics_by_name(), out,
+                                     missing_out=missing_out, allow_missing=args.allow_missing,
+                                     expected=plan.expected(), n_test=n_test,
+                                     method_proxies={m: plan.method_proxy(m)
+                                                     for m in plan.config["methods"]})
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 
@@ -204,6 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "train":
             p.add_argument("--subset", default=None, help="indices from `prunebench select`")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("proxy-score", help="compute one score from a proxy run's saved "
+                       "model state (a score outside the ones the run computes as it trains)")
+    p.add_argument("--data", required=True, help="prepared dataset folder")
+    p.add_argument("--spec", required=True, help="JSON of the proxy run's science, a "
+                   "prunebench.jobspec.ProxySpec (written by the workflow)")
+    p.add_argument("--ops", default=os.environ.get("PRUNEBENCH_OPS", "{}"),
+                   help="JSON of the operational settings (default: $PRUNEBENCH_OPS)")
+    p.add_argument("--score", required=True, help="a score name of prunebench.methods.SCORES")
+    p.add_argument("--state", required=True, help="the state file the proxy run saved")
+    p.add_argument("--proxy-metrics", required=True, help="the proxy run's metrics.json")
+    p.add_argument("--out", required=True, help="the score array (.npy) to write")
+    p.add_argument("--cost-out", required=True, help="its cost record (.cost.json)")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_proxy_score)
 
     p = sub.add_parser("mean-scores", help="average per-seed score arrays")
     p.add_argument("--inputs", nargs="+", required=True)

@@ -18,6 +18,7 @@ from .methods import METHODS, SCORES, base_method, method_entry, method_options,
 from .ops import PROXY_SECTION, operational_keys
 from .options import COUNT_OF_EXAMPLES
 from .paths import MAX_FRACTION_DECIMALS
+from .proxies import DEFAULT_PROXY
 from .train_sizes import expected_train_size
 
 OPTIONS_SCHEMA_FILE = "options.schema.yaml"
@@ -47,6 +48,10 @@ def science_settings(config: dict) -> dict:
                if k not in operational_keys() or k == "experiment"}
     science[PROXY_SECTION] = {k: v for k, v in config[PROXY_SECTION].items()
                               if k not in operational_keys(PROXY_SECTION)}
+    if not science.get("proxies"):
+        # no named proxies: the settings an experiment had before they existed (the report
+        # and aggregate jobs take them as params, so they re-run nothing)
+        science.pop("proxies", None)
     return science
 
 
@@ -191,6 +196,25 @@ def _check_consistency(config: dict) -> None:
             f"config key 'proxy.score_epoch': {proxy['score_epoch']} is after the last proxy "
             f"epoch ({proxy['epochs']}); make it at most proxy.epochs"
         )
+    for name, settings in config.get("proxies", {}).items():
+        if name == DEFAULT_PROXY:
+            raise UserError(f"config key 'proxies.{name}': '{name}' is the `proxy` section's "
+                            "name; set the default proxy there, or rename this one")
+        if settings.get("epochs", proxy["epochs"]) < proxy["score_epoch"]:
+            raise UserError(
+                f"config key 'proxies.{name}.epochs': {settings['epochs']} is before the score "
+                f"epoch proxy.score_epoch ({proxy['score_epoch']}); make it at least that")
+    for name, variant in config.get("variants", {}).items():
+        if "proxy" not in variant:
+            continue
+        named = list(config.get("proxies", {}))
+        if variant["proxy"] not in named:
+            raise UserError(f"config key 'variants.{name}.proxy': {variant['proxy']!r} is not a "
+                            f"proxy of this config; name one under 'proxies' "
+                            f"({', '.join(named) or 'none declared'})")
+        if not METHODS[variant["method"]].needs_proxy:
+            raise UserError(f"config key 'variants.{name}.proxy': method "
+                            f"'{variant['method']}' reads no proxy scores; remove the key")
     for method in config["methods"]:
         score = method_score(method, config)
         if score is not None and (score not in SCORES or not SCORES[score].rankable):

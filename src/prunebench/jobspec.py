@@ -91,12 +91,14 @@ class TrainSpec(JobSpec):
 
 @dataclass(frozen=True)
 class ProxySettings:
-    """The proxy settings a proxy run's numbers depend on (config `proxy`, without its seed
-    count and its operational keys)."""
+    """The proxy settings a proxy run's numbers depend on (config `proxy`, or a named proxy,
+    without its seed count, its recipe keys, which are in the spec's `training`, and its
+    operational keys)."""
 
     epochs: int
     score_epoch: int
-    scores: tuple[str, ...]
+    scores: tuple[str, ...]  # what the run computes while training: the workflow's is always
+    # methods.TRAINED_SCORES (any other score comes from the run's saved states)
 
     @classmethod
     def from_dict(cls, values: dict) -> ProxySettings:
@@ -109,7 +111,9 @@ class ProxySettings:
 
 @dataclass(frozen=True)
 class ProxySpec(JobSpec):
-    """One proxy run (`prunebench proxy`): full-data training that saves score arrays."""
+    """One proxy run (`prunebench proxy`): full-data training that saves score arrays and
+    model states; `training` is the proxy's recipe (the dataset's unless the proxy sets its
+    own model or keys). `prunebench proxy-score` reads the same spec."""
 
     dataset: str
     training: TrainSettings

@@ -145,6 +145,32 @@ SCORES = {
 }
 
 
+# What every proxy run computes while it trains (the schema's default `proxy.scores`): the
+# scores that need the run itself (EL2N's sum over epochs 1..k, forgetting over every batch)
+# and the Data Diet scores. Every other score is computed afterwards, by its own job, from the
+# model state the run saves at its epoch (STATE_EPOCH_OF), so adding one re-trains nothing.
+TRAINED_SCORES = ("el2n", "el2n_sum", "grand", "grand_init", "grand_last", "forgetting")
+
+
+def from_state(score: str) -> bool:
+    """True for a score computed from a proxy run's saved state rather than during the run."""
+    return score not in TRAINED_SCORES
+
+
+def state_epoch(score: str, score_epoch: int) -> int:
+    """The epoch whose saved model state a score is computed from (0: initialisation)."""
+    at = SCORES[score].at
+    if at == "run":
+        raise ValueError(f"{score} accumulates over the whole proxy run; it cannot come from "
+                         "one saved state")
+    return 0 if at == "init" else score_epoch
+
+
+def state_file(epoch: int) -> str:
+    """File name of the model state a proxy run saves at `epoch` (the file contract)."""
+    return f"state_e{epoch}.pt"
+
+
 def base_method(name: str, config: dict) -> str:
     """The registered method a name (a method or a named variant) runs."""
     variant = config.get("variants", {}).get(name)

@@ -19,6 +19,7 @@ import json
 import re
 from pathlib import Path
 
+from .methods import TRAINED_SCORES
 from .ops import OPERATIONAL_DATA_OPTIONS, PROXY_SECTION, operational_keys
 
 RESULTS = "results"
@@ -44,6 +45,8 @@ SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
 _RUN_PATH = "{dataset}/{method}/f{fraction}/seed{seed}"
 _PROXY_PATH = "{data}/{model}/{proxy}/seed{seed}"
 _SCORE_PATH = "{data}/{model}/{proxy}/seeds{proxy_seeds}/{score}"
+PROXY_SCORE_LOG = f"{SHARED_LOGS}/score_proxy/{_PROXY_PATH}/{{array}}.log"
+PROXY_SCORE_BENCHMARK = f"{SHARED_BENCHMARKS}/score_proxy/{_PROXY_PATH}/{{array}}.tsv"
 PREPARE_LOG = f"{SHARED_LOGS}/prepare_dataset/{{data}}.log"
 PREPARE_BENCHMARK = f"{SHARED_BENCHMARKS}/prepare_dataset/{{data}}.tsv"
 PROXY_LOG = f"{SHARED_LOGS}/train_proxy/{_PROXY_PATH}.log"
@@ -101,16 +104,43 @@ def recipe(section: dict) -> dict:
     return {k: v for k, v in sorted(section.items()) if k != "options"}
 
 
+# Keys a proxy may set to train with a recipe of its own (absent: the dataset's). `epochs` is
+# not one: in a proxy section it is how many epochs the proxy trains, on the schedule of the
+# recipe's epochs.
+PROXY_RECIPE_KEYS = ("model", "batch_size", "lr", "momentum", "nesterov", "weight_decay",
+                     "schedule", "warmup_epochs", "milestones", "gamma", "augment",
+                     "eval_batch_size")
+
+
+def proxy_recipe(section: dict, proxy: dict) -> dict:
+    """The recipe a proxy trains with: the dataset's, overridden by the proxy's own keys."""
+    own = {k: v for k, v in proxy.items() if k in PROXY_RECIPE_KEYS}
+    return dict(sorted({**recipe(section), **own}.items()))
+
+
 def proxy_science(proxy: dict) -> dict:
-    """The proxy settings that change the scores (not the number of seeds: each seed is its own
-    run, and the mean's folder names how many it averages)."""
-    return {k: v for k, v in sorted(proxy.items())
-            if k not in operational_keys(PROXY_SECTION) and k != "seeds"}
+    """The proxy settings a proxy run's numbers depend on besides its recipe (not the number of
+    seeds: each seed is its own run, and the mean's folder names how many it averages).
+    `scores` is what the run computes while it trains, always TRAINED_SCORES: the config's
+    list only says which arrays an experiment wants, and those outside TRAINED_SCORES come from
+    the run's saved states, so adding one keeps the run (and its key)."""
+    science = {k: v for k, v in sorted(proxy.items())
+               if k not in operational_keys(PROXY_SECTION) and k != "seeds"
+               and k not in PROXY_RECIPE_KEYS}
+    science["scores"] = list(TRAINED_SCORES)
+    return science
 
 
 def proxy_key(section: dict, proxy: dict) -> str:
-    """Digest of what a proxy run's numbers depend on besides its data, model and seed."""
-    return digest({"recipe": recipe(section), "proxy": proxy_science(proxy)})
+    """Digest of what a proxy run's numbers depend on besides its data, model and seed: its
+    recipe (the dataset's unless the proxy sets its own keys, so a proxy without any keeps the
+    key it always had) and its settings."""
+    return digest({"recipe": proxy_recipe(section, proxy), "proxy": proxy_science(proxy)})
+
+
+def state_cost_file(array_stem: str) -> str:
+    """The cost record beside an array computed from a proxy run's saved state."""
+    return f"{array_stem}.cost.json"
 
 
 def run_dir(experiment: str, dataset: str, method: str, fraction: float, seed: int) -> str:

@@ -36,7 +36,8 @@ from pathlib import Path
 
 SOCKET_ENV = "PRUNEBENCH_SERVER"
 # Commands a job may hand to the server (not the ones that start or inspect it).
-FORKED_COMMANDS = ("prepare", "proxy", "mean-scores", "select", "train", "aggregate", "report")
+FORKED_COMMANDS = ("prepare", "proxy", "proxy-score", "mean-scores", "select", "train",
+                   "aggregate", "report")
 # Imported once in the server, so no forked job pays for them (torch._dynamo: torch.optim
 # imports it on the first optimizer a job builds, 1.3 s here).
 WARM_MODULES = ("torch", "torch._dynamo", "torch.func", "numpy", "pandas",

@@ -61,10 +61,9 @@ def _usage(path: Path) -> tuple[int, float]:
 def needed(plan: ExperimentPlan) -> set[str]:
     """Every store entry an experiment's plan reads or writes."""
     entries = {plan.data_dir(d) for d in plan.datasets}
-    if plan.needs_proxy():
-        entries |= {plan.proxy_dir(d, seed) for d in plan.datasets
-                    for seed in range(plan.proxy["seeds"])}
-        entries |= set(plan.score_files())
+    # every proxy the methods score with (proxies of their own included), every seed
+    entries |= {plan.proxy_dir(d, seed, name) for d, name, seed in plan.proxy_runs()}
+    entries |= set(plan.score_files())
     return {os.path.normpath(e) for e in entries}
 
 

@@ -258,8 +258,8 @@ def environment_settings() -> dict:
 
 
 def record_job(job_type: str, lineage: Lineage, *, run_dir, config: dict) -> None:
-    """For a job with no W&B run of its own (mean-scores, select): one short run that records
-    what it read and wrote, under `run_dir`/wandb; nothing when logging is off."""
+    """For a job with no W&B run of its own (proxy-score, mean-scores, select): one short run
+    that records what it read and wrote, under `run_dir`/wandb; nothing when logging is off."""
     settings = environment_settings()
     if settings["wandb"].get("mode", "disabled") == "disabled":
         return
@@ -270,6 +270,12 @@ def record_job(job_type: str, lineage: Lineage, *, run_dir, config: dict) -> Non
                                                       **config})
     tracker.record(lineage)
     tracker.finish()
+
+
+def proxy_score_lineage(data_dir, out) -> Lineage:
+    """A proxy-score job reads the prepared data (and a proxy run's saved state) and writes
+    one score array."""
+    return Lineage(uses=(dataset_artifact(data_dir),), logs=(scores_artifact(out),))
 
 
 def mean_scores_lineage(inputs, out) -> Lineage:

@@ -42,9 +42,11 @@ envvars:
     "PRUNEBENCH_OPS",
 
 
-# (data key, model, proxy key) of this config's datasets -> dataset name
+# (data key, model, proxy key) of this config's proxies -> (dataset, proxy name)
 _PROXIES = {
-    (PLAN.data_key(d), PLAN.model(d), PLAN.proxy_key(d)): d for d in PLAN.datasets
+    (PLAN.data_key(d), PLAN.proxy_model(d, p), PLAN.proxy_key(d, p)): (d, p)
+    for p in PLAN.proxy_names()
+    for d in PLAN.datasets
 }
 _DATA = {PLAN.data_key(d): d for d in PLAN.datasets}
 
@@ -72,7 +74,7 @@ def _fraction(wildcards):
 def _proxy_dataset(wildcards):
     key = (wildcards.data, wildcards.model, wildcards.proxy)
     if key not in _PROXIES:
-        raise ValueError(f"no dataset of this config trains proxy {key}")
+        raise ValueError(f"no proxy of this config trains {key}")
     return _PROXIES[key]
 
 
@@ -108,11 +110,23 @@ def proxy_data_dir(wildcards):
 
 
 def proxy_spec(wildcards):
-    return PLAN.proxy_spec(_proxy_dataset(wildcards)).to_json()
+    return PLAN.proxy_spec(*_proxy_dataset(wildcards)).to_json()
 
 
 def proxy_out(wildcards):
     return paths.PROXY.format(**wildcards)
+
+
+# the arrays computed from a proxy run's saved state (rule score_proxy); "(?!)" matches nothing
+STATE_ARRAYS = "|".join(PLAN.state_arrays()) or "(?!)"
+
+
+def state_score(wildcards):
+    return PLAN.state_arrays()[wildcards.array]
+
+
+def proxy_state_input(wildcards):
+    return f"{proxy_out(wildcards)}/{PLAN.state_input(state_score(wildcards))}"
 
 
 def proxy_score_inputs(wildcards):

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from ..errors import UserError
 from .base import ClassifierNet
 from .resnet18 import resnet18
-from .resnet_cifar import resnet20, resnet32, resnet56
-from .small import digits_cnn, mnist1d_cnn
+from .resnet_cifar import resnet8, resnet20, resnet32, resnet56
+from .small import digits_cnn, digits_mlp, mnist1d_cnn, mnist1d_mlp
 from .text import bert_tiny, hf_pretrained, minilm
 
 ModelConstructor = Callable[[tuple[int, ...], int], ClassifierNet]
@@ -20,6 +20,9 @@ ModelConstructor = Callable[[tuple[int, ...], int], ClassifierNet]
 MODELS: dict[str, ModelConstructor] = {
     "digits_cnn": digits_cnn,
     "mnist1d_cnn": mnist1d_cnn,
+    "digits_mlp": digits_mlp,
+    "mnist1d_mlp": mnist1d_mlp,
+    "resnet8": resnet8,
     "resnet20": resnet20,
     "resnet32": resnet32,
     "resnet56": resnet56,
@@ -34,6 +37,9 @@ TEXT_MODELS = {"bert_tiny", "minilm", "hf_pretrained"}
 _INPUT_LAYOUTS = {
     "digits_cnn": "(C, H, W)",
     "mnist1d_cnn": "(C, L)",
+    "digits_mlp": "(C, H, W)",
+    "mnist1d_mlp": "(C, L)",
+    "resnet8": "(C, H, W)",
     "resnet20": "(C, H, W)",
     "resnet32": "(C, H, W)",
     "resnet56": "(C, H, W)",

@@ -1,4 +1,4 @@
-"""CIFAR ResNet-20/32/56 of He et al. 2016 (section 4.2), with option-A identity shortcuts."""
+"""CIFAR ResNet-8/20/32/56 of He et al. 2016 (section 4.2), with option-A identity shortcuts."""
 
 from __future__ import annotations
 
@@ -74,6 +74,11 @@ def cifar_resnet(depth: int, input_shape: tuple[int, ...], num_classes: int) -> 
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
     return ClassifierNet(body, nn.Linear(third, num_classes))
+
+
+def resnet8(input_shape: tuple[int, ...], num_classes: int) -> ClassifierNet:
+    """ResNet-8 (n=1, about 0.08M parameters for 10 classes): the small proxy of ResNet-20."""
+    return cifar_resnet(8, input_shape, num_classes)
 
 
 def resnet20(input_shape: tuple[int, ...], num_classes: int) -> ClassifierNet:

@@ -1,4 +1,5 @@
-"""Small CNNs that train in seconds on CPU: 8x8 digit images and MNIST-1D signals."""
+"""Small nets that train in seconds on CPU: 8x8 digit images and MNIST-1D signals (CNNs, and
+MLPs a fraction of their size to score with, as proxies)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,26 @@ def mnist1d_cnn(input_shape: tuple[int, ...], num_classes: int) -> ClassifierNet
         nn.Flatten(),
     )
     return ClassifierNet(body, nn.Linear(64, num_classes))
+
+
+def _linear_bn_relu(in_features: int, out_features: int) -> list[nn.Module]:
+    return [nn.Linear(in_features, out_features, bias=False), nn.BatchNorm1d(out_features),
+            nn.ReLU()]
+
+
+def _mlp(in_features: int, hidden: int, num_classes: int) -> ClassifierNet:
+    body = nn.Sequential(nn.Flatten(), *_linear_bn_relu(in_features, hidden),
+                         *_linear_bn_relu(hidden, hidden))
+    return ClassifierNet(body, nn.Linear(hidden, num_classes))
+
+
+def mnist1d_mlp(input_shape: tuple[int, ...], num_classes: int) -> ClassifierNet:
+    """Two hidden layers of 64 units over the flattened signal: a proxy for mnist1d_cnn with
+    2.6x fewer parameters (7.6k) and no convolution over the signal's length."""
+    return _mlp(input_shape[0] * input_shape[1], 64, num_classes)
+
+
+def digits_mlp(input_shape: tuple[int, ...], num_classes: int) -> ClassifierNet:
+    """Two hidden layers of 64 units over the flattened 8x8 image: a proxy for digits_cnn
+    (9.1k parameters against 56.6k, and no convolution)."""
+    return _mlp(input_shape[0] * input_shape[1] * input_shape[2], 64, num_classes)

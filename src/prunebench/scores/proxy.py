@@ -2,7 +2,9 @@
 
 The run follows the full run's learning-rate schedule and stops after `proxy.epochs`; scores
 are taken on un-augmented training inputs in eval mode at the configured epoch k (GraNd also
-at initialisation), and forgetting is counted over every training presentation.
+at initialisation), and forgetting is counted over every training presentation. The run
+computes TRAINED_SCORES (prunebench.methods) and saves the model's state at initialisation
+and at k, from which every other score is computed by its own job (`scores.from_state`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import numpy as np
 import torch
 
 from .. import math_mode
-from ..atomic import save_npy, write_json, write_text
+from ..atomic import save_npy, write_atomically, write_json, write_text
 from ..data.tensors import TensorData
 from ..jobspec import ProxySpec
-from ..methods import SCORES, proxy_array_file
+from ..methods import SCORES, proxy_array_file, state_file
 from ..ops import Ops
 from ..tracking import proxy_lineage
 from ..train.budget import StepPlan, full_steps
@@ -92,6 +94,37 @@ class ScoreRecorder:
         return out
 
 
+class StateSaver:
+    """Loop callback keeping the model's state at the epochs later scores are computed from
+    (`scores.from_state`): initialisation and the score epoch. The states are part of the
+    run's checkpoint (a resumed run still has the ones taken before it stopped) and are
+    written with the run's other results (`save`)."""
+
+    def __init__(self, epochs: set[int]):
+        self.epochs = epochs
+        self.states: dict[int, dict[str, torch.Tensor]] = {}
+
+    def on_batch(self, indices, logits, targets) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, model: torch.nn.Module) -> None:
+        if epoch in self.epochs:
+            self.states[epoch] = {k: v.detach().cpu().clone()
+                                  for k, v in model.state_dict().items()}
+
+    def save(self, out_dir) -> None:
+        for epoch in sorted(self.epochs):
+            state = self.states[epoch]
+            write_atomically(Path(out_dir) / state_file(epoch),
+                             lambda tmp, state=state: torch.save(state, tmp))
+
+    def state_dict(self) -> dict:
+        return {"states": self.states}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.states = dict(state["states"])
+
+
 def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
               threads: int | None = None) -> dict:
     """Train proxy seed `seed` and save its score arrays and metrics.json into `out_dir`."""
@@ -105,16 +138,19 @@ def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
                             run.order_generator)
     recorder = ScoreRecorder(data, list(proxy.scores), proxy.score_epoch,
                              settings.eval_batch_size, ops.grand_chunk, timers)
+    states = StateSaver({0, proxy.score_epoch})
     tracker = open_run_tracker(job, ops, out_dir, group_parts=["proxy"], seed=seed,
                                job_type="proxy", extra={})
     checkpoint = run_checkpoint(out_dir, job, ops, run, "proxy", seed)
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
                         generator=run.augment_generator, schedule_steps=full,
-                        callbacks=[recorder], on_epoch=lambda row: tracker.log(row, row["step"]),
+                        callbacks=[recorder, states],
+                        on_epoch=lambda row: tracker.log(row, row["step"]),
                         checkpoint=checkpoint)
     out_dir = Path(out_dir)
     for score, array in recorder.results().items():
         save_npy(out_dir / proxy_array_file(score, proxy.score_epoch), array)
+    states.save(out_dir)
     write_text(out_dir / "history.csv", history_csv(result.history))
     last = result.history[-1]
     metrics = {
@@ -129,6 +165,9 @@ def run_proxy(job: ProxySpec, ops: Ops, *, data_dir, seed: int, out_dir,
         "test_acc": last["test_acc"],
         "test_loss": last["test_loss"],
         "score_cost_s": recorder.costs(),
+        # training seconds at each epoch's end: what a score computed later from the state
+        # saved at that epoch is charged besides its own pass (scores.from_state)
+        "training_s_at_epoch": {str(k): round(v, 6) for k, v in recorder.training_at.items()},
         "time": timers.snapshot(),
         "wall_time_s": round(time.perf_counter() - started, 6),
         "device": str(device),

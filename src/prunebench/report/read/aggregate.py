@@ -1,6 +1,6 @@
 """Collect every run's metrics.json into summary.csv, charging each run its full cost.
 
-A static run's cost is scoring (all proxy seeds, up to the epoch its score exists) +
+A static run's cost is scoring (all seeds of its own proxy, up to the epoch its score exists) +
 selection (the select job's own timer, which the train job copied from the subset's record) +
 its training and evaluation. Proxy runs live in a store shared by experiments; each
 experiment is charged their full cost whether or not it trained them. Imports no torch.
@@ -136,12 +136,21 @@ def test_sizes(data_dirs: dict[str, str | Path]) -> dict[str, int]:
     return sizes
 
 
-def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path],
+def build_summary(run_metrics: list[str | Path], proxy_metrics: list | dict,
                   allow_missing: bool = False, expected: list[dict] | None = None,
-                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  n_test: dict[str, int] | None = None,
+                  method_proxies: dict[str, str] | None = None,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, missing): one row per finished run, one per absent run or proxy run.
-    `expected` describes each path for missing.csv (default: paths only); `n_test` maps a
-    dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks it."""
+    `proxy_metrics`: the proxy runs' metrics.json, a list (one proxy) or a dict proxy name ->
+    list; `method_proxies` maps a method to the proxy it scores with (absent: the first), so
+    each run is charged its own proxy's cost (and gets a `proxy` column when there are
+    several). `expected` describes each path for missing.csv (default: paths only); `n_test`
+    maps a dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks
+    it."""
+    by_proxy = proxy_metrics if isinstance(proxy_metrics, dict) else {"": proxy_metrics}
+    proxy_metrics = [p for paths in by_proxy.values() for p in paths]
+    method_proxies = method_proxies or {}
     if expected is None:
         expected = [{"what": "run", "path": p} for p in run_metrics]
         expected += [{"what": "proxy", "path": p} for p in proxy_metrics]
@@ -152,13 +161,19 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
             f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
             f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
-    costs = scoring_costs([p for p in proxy_metrics if absence_reason(p) is None])
+    costs = {name: scoring_costs([p for p in paths if absence_reason(p) is None])
+             for name, paths in by_proxy.items()}
+    first = next(iter(by_proxy), "")
     present = [p for p in run_metrics if absence_reason(p) is None]
     rows = []
     for path in progress(present, desc="aggregate", unit="run"):
         metrics = _read_json(path)
-        rows.append(run_row(metrics, costs, str(Path(path).parent),
-                            (n_test or {}).get(metrics["dataset"])))
+        proxy = method_proxies.get(metrics["method"], first)
+        row = run_row(metrics, costs.get(proxy, {}), str(Path(path).parent),
+                      (n_test or {}).get(metrics["dataset"]))
+        if len(by_proxy) > 1:
+            row["proxy"] = proxy if metrics.get("score") else ""
+        rows.append(row)
     extra = sorted({k for row in rows for k in row} - set(COLUMNS))
     frame = pd.DataFrame(rows, columns=COLUMNS + extra)
     frame = frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
@@ -179,10 +194,12 @@ def read_aggregate_csv(path, what: str, columns: list[str] | None = None) -> pd.
 
 def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,
                   allow_missing: bool = False, expected: list[dict] | None = None,
-                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  n_test: dict[str, int] | None = None,
+                  method_proxies: dict[str, str] | None = None,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
     summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected,
-                                     n_test)
+                                     n_test, method_proxies)
     missing_out = missing_out or missing_beside(out)
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))

@@ -15,6 +15,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
@@ -23,6 +24,7 @@ from ...atomic import write_text
 from ...errors import UserError
 from ...hardware import cpu_model
 from ...plan import ExperimentPlan
+from ...proxies import DEFAULT_PROXY
 from ..read.aggregate import MISSING_COLUMNS, read_aggregate_csv
 from ..read.progress import progress
 from ..read.scores import read_scores
@@ -84,6 +86,13 @@ def proxy_provenance(summary: pd.DataFrame, experiment: str) -> str:
     return text + "."
 
 
+def _proxy_scores(plan: ExperimentPlan) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """proxy name -> dataset -> score -> its mean score array (the files that exist)."""
+    return {name: read_scores({(d, s): plan.score_file(d, s, name) for d in plan.datasets
+                               for s in plan.produced_scores(name)})
+            for name in plan.proxy_names()}
+
+
 def _write_files(out_dir: Path, config: dict, sections: dict, exports: dict) -> list[dict]:
     """Write every declared figure/table/export; returns what was written, for the index."""
     written = []
@@ -107,16 +116,19 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
     summary = read_aggregate_csv(summary_csv, "summary")
     missing = read_aggregate_csv(missing_csv, "missing-runs list", MISSING_COLUMNS)
     plan = ExperimentPlan(config)
-    produced = plan.produced_scores()
+    produced = plan.produced_scores(DEFAULT_PROXY)
     if score_paths is None:  # the mean score files the workflow builds for this experiment
         score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
     scores = read_scores(score_paths)
+    proxy_scores = _proxy_scores(plan) if len(plan.proxy_names()) >= 2 else {}
     runs = configured(config)
     sections = {}
     for name, section in progress(list(config["datasets"].items()), desc="report",
                                   unit="dataset"):
-        sections[name] = dataset_section(name, section["model"], summary, scores.get(name, {}),
-                                         config, runs[name], plan.data_dir(name))
+        sections[name] = dataset_section(
+            name, section["model"], summary, scores.get(name, {}), config, runs[name],
+            plan.data_dir(name), {proxy: found.get(name, {})
+                                  for proxy, found in proxy_scores.items()})
     out = Path(out)
     exports = _exports(config, sections)
     written = _write_files(out.parent, config, sections, exports)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ...methods import METHODS, base_method
 from ...plan import ExperimentPlan
+from ...proxies import DEFAULT_PROXY
 
 
 def dynamic_methods(config: dict) -> list[str]:
@@ -37,16 +38,19 @@ class Configured:
 
     dynamic: tuple[str, ...]  # dynamic_methods
     crest: tuple[str, ...]  # crest_methods
-    scores: tuple[str, ...]  # the score files the configured methods need (produced_scores)
+    scores: tuple[str, ...]  # the default proxy's score files the methods need
     has_references: bool  # the experiment lists published numbers for the dataset
+    proxies: tuple[str, ...] = ()  # the proxies the methods score with (plan.proxy_names)
 
 
 def configured(config: dict) -> dict[str, Configured]:
     """dataset -> what the config runs for it."""
     dynamic, crest = tuple(dynamic_methods(config)), tuple(crest_methods(config))
-    scores = tuple(ExperimentPlan(config).produced_scores())
+    plan = ExperimentPlan(config)
+    scores = tuple(plan.produced_scores(DEFAULT_PROXY))
+    proxies = tuple(plan.proxy_names())
     references = {ref["dataset"] for ref in config.get("reference_results") or []}
-    return {dataset: Configured(dynamic, crest, scores, dataset in references)
+    return {dataset: Configured(dynamic, crest, scores, dataset in references, proxies)
             for dataset in config["datasets"]}
 
 
@@ -70,6 +74,11 @@ def any_score(run: Configured) -> bool:
 def two_scores(run: Configured) -> bool:
     """A rank correlation needs at least two score files."""
     return len(run.scores) >= 2
+
+
+def two_proxies(run: Configured) -> bool:
+    """Score transfer compares the scores of two proxies and the subsets they select."""
+    return len(run.proxies) >= 2
 
 
 def has_references(run: Configured) -> bool:
@@ -126,6 +135,10 @@ OUTPUTS = (
            "score_correlation_table", two_scores),
     Output("table", "reference", "published numbers beside ours", "reference_table",
            has_references),
+    Output("table", "score_agreement", "score transfer: agreement between proxies",
+           "score_agreement_table", two_proxies),
+    Output("table", "score_transfer", "score transfer: the target on each proxy's subset",
+           "score_transfer_table", two_proxies),
     # whole-experiment tables to paste into a paper, under the report's tables/
     Output("export", "summary.tex", "LaTeX tables (booktabs)", "summary_tex"),
     Output("export", "summary.md", "Markdown tables", "summary_md"),

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .sections import DatasetSection
 
 NO_CORRELATION = "a rank correlation needs two score files; fewer exist for this dataset"
+NO_AGREEMENT = ("score agreement needs the same score from two proxies; fewer score files "
+                "exist for this dataset")
 FRONTIER_COLUMNS = ["method", "fraction", "acc_mean", "acc_std", "time_total", "time_total_std"]
 
 
@@ -130,6 +132,16 @@ def score_correlation_table(section: DatasetSection) -> str:
     if section.correlation is None:
         return _note(NO_CORRELATION)
     return section.correlation.to_csv(float_format="%.4f")
+
+
+def score_agreement_table(section: DatasetSection) -> str:
+    if section.agreement.empty:
+        return _note(NO_AGREEMENT)
+    return _csv(section.agreement)
+
+
+def score_transfer_table(section: DatasetSection) -> str:
+    return _csv(section.transfer)
 
 
 def reference_table(section: DatasetSection) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...methods import method_entry
+from ...proxies import method_proxy
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
 from ..analysis.leaderboard import Row
@@ -19,10 +21,11 @@ from ..analysis.score_stats import absent_scores, score_stats, spearman_matrix
 from ..analysis.selections import dynamic_selections, selection_run_table
 from ..analysis.tables import method_order, method_table
 from ..analysis.time_to_accuracy import Target
+from ..analysis.transfer import score_agreement, transfer_runs
 from ..read.curves import mean_curves
 from ..read.selection_log import read_labels
 from . import producers
-from .layout import Configured, Output, dataset_outputs, two_scores
+from .layout import Configured, Output, dataset_outputs, two_proxies, two_scores
 from .palette import Look, method_looks
 from .rows import (
     crest_display_rows,
@@ -108,6 +111,11 @@ class DatasetSection:
     crest_baseline: dict[str, float] = field(default_factory=dict)  # the training set's means
     crest_table: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per run
     scores: dict[str, np.ndarray] = field(default_factory=dict)  # the score files that exist
+    # score transfer (two proxies): agreement of their scores, the target on their subsets
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agreement_rows: list[dict] = field(default_factory=list)
+    transfer_rows: list[dict] = field(default_factory=list)
 
 
 def _selection_part(section: DatasetSection, methods: tuple[str, ...], data_dir) -> None:
@@ -153,6 +161,19 @@ def _score_part(section: DatasetSection, run: Configured) -> None:
         section.correlation = spearman_matrix(section.scores)
 
 
+def _transfer_part(section: DatasetSection, run: Configured, config: dict,
+                   proxy_scores: dict[str, dict[str, np.ndarray]]) -> None:
+    """Two proxies: how their scores agree and how the target does on each one's subset."""
+    if not two_proxies(run):
+        return
+    section.agreement = score_agreement(proxy_scores, list(config["fractions"]))
+    scored = {m: method_proxy(m, config) for m in config["methods"]
+              if method_entry(m, config).needs_proxy}
+    section.transfer = transfer_runs(section.runs, scored)
+    section.agreement_rows = formatted_records(section.agreement)
+    section.transfer_rows = formatted_records(section.transfer)
+
+
 def _drawing_rank(output: Output) -> int:
     return DRAWING_ORDER.index(output.name) if output.kind == "figure" else len(DRAWING_ORDER)
 
@@ -166,10 +187,13 @@ def _produce(section: DatasetSection, run: Configured) -> None:
 
 def dataset_section(name: str, model: str, summary: pd.DataFrame,
                     scores: dict[str, np.ndarray], config: dict, run: Configured,
-                    data_dir=None) -> DatasetSection:
+                    data_dir=None,
+                    proxy_scores: dict[str, dict[str, np.ndarray]] | None = None,
+                    ) -> DatasetSection:
     """Build one dataset's section from the summary rows and its score arrays; `run` is what
     the config runs for it (`layout.configured`), `data_dir` its prepared data (the labels the
-    selections' class balance is read from)."""
+    selections' class balance is read from), `proxy_scores` each proxy's score arrays (proxy
+    name -> score -> array; score transfer, when two proxies score)."""
     runs = summary[summary.dataset == name]
     table = method_table(runs, config.get("methods"))
     section = DatasetSection(name=name, model=model, n_runs=len(runs),
@@ -181,5 +205,6 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
     _selection_part(section, run.dynamic, data_dir)
     _crest_part(section, run.crest)
     _score_part(section, run)
+    _transfer_part(section, run, config, proxy_scores or {})
     _produce(section, run)
     return section
