@@ -94,16 +94,24 @@ def _experiment_config(args) -> dict:
 def cmd_aggregate(args) -> None:
     from .paths import missing_beside, summary_file
     from .plan import ExperimentPlan
+    from .report.analysis.label_noise import detection_of
     from .report.read.aggregate import test_sizes, write_summary
 
     plan = ExperimentPlan(_experiment_config(args))
     n_test = test_sizes({d: plan.data_dir(d) for d in plan.datasets})
+    detection = {}
+    for dataset in plan.noisy_datasets():
+        found = detection_of(plan.noise_mask_file(dataset),
+                             {s: plan.score_file(dataset, s)
+                              for s in plan.detection_scores(dataset)})
+        detection |= {(dataset, row.score): (row.auroc, row.precision_at_k)
+                      for row in found.itertuples()}
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
     missing_out = args.missing_out or missing_beside(out)
     summary, missing = write_summary(runs, plan.proxy_metrics(), out, missing_out=missing_out,
                                      allow_missing=args.allow_missing, expected=plan.expected(),
-                                     n_test=n_test)
+                                     n_test=n_test, detection=detection)
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..atomic import read_npy
+from ..data.prepared import load_label_noise
 from ..errors import UserError
 from ..implementations import implementation
 from ..jobspec import TrainSpec
@@ -21,6 +22,7 @@ from ..tracking import train_lineage
 from .budget import full_steps, plan_steps
 from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
+from .noise import VisitCounts, run_noise_metrics
 from .outputs import write_run_outputs, write_selection_log
 from .passes import SubsetSampler
 from .samplers import SamplerSetup
@@ -92,11 +94,18 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
                                group_parts=[method, f"f{fraction_label(fraction)}"], seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
     checkpoint = run_checkpoint(out_dir, job, ops, run, method, fraction, seed)
+    # with label noise, a dynamic run counts how often it trains on each example
+    noise = load_label_noise(data_dir) if "label_noise" in data.meta else None
+    visits = VisitCounts(data.n_train, device) if noise and kind == "dynamic" else None
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
-                        generator=run.augment_generator,
+                        generator=run.augment_generator, callbacks=[visits] if visits else (),
                         on_epoch=lambda row: tracker.log(row, row["step"]), checkpoint=checkpoint)
     last = result.history[-1]
     extra = sampler.outputs()
+    noise_fields = {} if noise is None else run_noise_metrics(
+        noise["train_noisy"], data.meta["label_noise"], counts=visits,
+        indices=None if kind == "dynamic" else sampler.passes.indices.cpu().numpy(),
+        selections=extra.selections)
     write_selection_log(out_dir, extra.selections)
     metrics = {
         "experiment": ops.experiment, "dataset": job.dataset,
@@ -104,7 +113,7 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
         "fraction": fraction, "seed": seed, "score": job.score,
         "subset": str(subset_path) if subset_path else None,
         "subset_selection_s": static_selection_s,
-        "protocol": job.protocol,
+        "protocol": job.protocol, **noise_fields,
         "test_acc": last["test_acc"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "epochs": plan.epochs,
         "steps_per_epoch": plan.steps_per_epoch, "steps": result.steps,

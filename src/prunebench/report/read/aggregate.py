@@ -31,7 +31,8 @@ COLUMNS = [
     "protocol", "score",
     "test_acc", "test_loss", "time_scoring", "time_selection", "time_training",
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
-    "n_used", "n_train", "n_test", "forward_examples", "backward_examples",
+    "n_used", "n_train", "n_test", "label_noise_rate", "noisy_share", "score_auroc",
+    "score_precision_at_k", "forward_examples", "backward_examples",
     "selection_forward_examples", "selection_backward_examples", "selection_efficiency", "checks",
     "device", "hardware",
     "threads",
@@ -48,30 +49,39 @@ def _read_json(path: str | Path) -> dict:
         raise UserError(f"cannot read {path} ({exc}); re-run the job that writes it") from exc
 
 
-def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], float]:
+def scoring_costs(proxy_metrics: list[str | Path],
+                  datasets: list[str | None] | None = None) -> dict[tuple[str, str], float]:
     """(dataset, score) -> seconds summed over the proxy seeds (a score is their mean; the
     embeddings are the first seed's, so only its cost); (dataset, TRAINED_FOR) -> the
-    experiments the proxies were trained for (they live in a shared store)."""
+    experiments the proxies were trained for (they live in a shared store). `datasets` names
+    the experiment's dataset entry each proxy run is charged to (default: the one its
+    metrics.json names, the entry that first trained it: two entries of one loader and
+    options share the run)."""
     costs: dict = {}
-    for path in proxy_metrics:
+    if datasets is None:
+        datasets = [None] * len(proxy_metrics)
+    for path, entry in zip(proxy_metrics, datasets, strict=True):
         metrics = _read_json(path)
+        dataset = entry or metrics["dataset"]
         for score, seconds in metrics["score_cost_s"].items():
-            key = (metrics["dataset"], score)
+            key = (dataset, score)
             if score in SCORES and not SCORES[score].rankable:
                 # used from the first proxy seed only (embeddings): charge that seed's cost
                 if metrics.get("seed", 0) == 0:
                     costs[key] = seconds
                 continue
             costs[key] = costs.get(key, 0.0) + seconds
-        who = costs.setdefault((metrics["dataset"], TRAINED_FOR), set())
+        who = costs.setdefault((dataset, TRAINED_FOR), set())
         who.add(metrics.get("trained_for") or "?")
     return costs
 
 
 def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "",
-            n_test: int | None = None) -> dict:
+            n_test: int | None = None, detection: dict | None = None) -> dict:
     """One summary row: the run's fields, its phase times with the outside costs charged, and
-    its selection efficiency (`n_test`: the test set's size, when metrics.json lacks it)."""
+    its selection efficiency (`n_test`: the test set's size, when metrics.json lacks it).
+    With label noise: the rate, the noisy share of what the run trained on, and its score's
+    AUROC and precision at k (`detection`: (dataset, score) -> (auroc, precision_at_k))."""
     if metrics.get("n_test") is None and n_test:
         metrics = {**metrics, "n_test": n_test}
     score = metrics.get("score")
@@ -89,6 +99,9 @@ def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "
         selection_forward_examples=counts.get("selection_forward_examples"),
         selection_backward_examples=counts.get("selection_backward_examples"),
         selection_efficiency=selection_efficiency(metrics),
+        label_noise_rate=(metrics.get("label_noise") or {}).get("rate"),
+        score_auroc=(detection or {}).get((metrics["dataset"], score), (None, None))[0],
+        score_precision_at_k=(detection or {}).get((metrics["dataset"], score), (None, None))[1],
         proxies_trained_for="+".join(sorted(costs.get((metrics["dataset"], TRAINED_FOR), ())))
         if score else "",
         run_dir=run_dir,
@@ -138,10 +151,12 @@ def test_sizes(data_dirs: dict[str, str | Path]) -> dict[str, int]:
 
 def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path],
                   allow_missing: bool = False, expected: list[dict] | None = None,
-                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  n_test: dict[str, int] | None = None,
+                  detection: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, missing): one row per finished run, one per absent run or proxy run.
     `expected` describes each path for missing.csv (default: paths only); `n_test` maps a
-    dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks it."""
+    dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks it;
+    `detection` each noisy dataset's (dataset, score) -> (AUROC, precision at k)."""
     if expected is None:
         expected = [{"what": "run", "path": p} for p in run_metrics]
         expected += [{"what": "proxy", "path": p} for p in proxy_metrics]
@@ -152,13 +167,20 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list[str | Path]
             f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
             f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
-    costs = scoring_costs([p for p in proxy_metrics if absence_reason(p) is None])
+    # each proxy run charged to the dataset entry `expected` names for it (one per entry)
+    entries = {}
+    for entry in expected:
+        if entry.get("what") == "proxy" and entry.get("dataset"):
+            entries.setdefault(str(entry["path"]), []).append(entry["dataset"])
+    proxies = [(p, d) for p in proxy_metrics if absence_reason(p) is None
+               for d in entries.get(str(p), [None])]
+    costs = scoring_costs([p for p, _ in proxies], [d for _, d in proxies])
     present = [p for p in run_metrics if absence_reason(p) is None]
     rows = []
     for path in progress(present, desc="aggregate", unit="run"):
         metrics = _read_json(path)
         rows.append(run_row(metrics, costs, str(Path(path).parent),
-                            (n_test or {}).get(metrics["dataset"])))
+                            (n_test or {}).get(metrics["dataset"]), detection))
     extra = sorted({k for row in rows for k in row} - set(COLUMNS))
     frame = pd.DataFrame(rows, columns=COLUMNS + extra)
     frame = frame.sort_values(["dataset", "method", "fraction", "seed"], ignore_index=True)
@@ -179,10 +201,11 @@ def read_aggregate_csv(path, what: str, columns: list[str] | None = None) -> pd.
 
 def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=None,
                   allow_missing: bool = False, expected: list[dict] | None = None,
-                  n_test: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  n_test: dict[str, int] | None = None,
+                  detection: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
     summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected,
-                                     n_test)
+                                     n_test, detection)
     missing_out = missing_out or missing_beside(out)
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))

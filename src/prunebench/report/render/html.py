@@ -109,7 +109,8 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
     plan = ExperimentPlan(config)
     produced = plan.produced_scores()
     if score_paths is None:  # the mean score files the workflow builds for this experiment
-        score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
+        score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"]
+                       for s in dict.fromkeys([*produced, *plan.detection_scores(d)])}
     scores = read_scores(score_paths)
     runs = configured(config)
     sections = {}

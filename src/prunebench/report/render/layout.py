@@ -39,14 +39,17 @@ class Configured:
     crest: tuple[str, ...]  # crest_methods
     scores: tuple[str, ...]  # the score files the configured methods need (produced_scores)
     has_references: bool  # the experiment lists published numbers for the dataset
+    label_noise: dict | None = None  # the dataset's label_noise settings, when it has them
 
 
 def configured(config: dict) -> dict[str, Configured]:
     """dataset -> what the config runs for it."""
     dynamic, crest = tuple(dynamic_methods(config)), tuple(crest_methods(config))
-    scores = tuple(ExperimentPlan(config).produced_scores())
+    plan = ExperimentPlan(config)
+    scores = tuple(plan.produced_scores())
     references = {ref["dataset"] for ref in config.get("reference_results") or []}
-    return {dataset: Configured(dynamic, crest, scores, dataset in references)
+    return {dataset: Configured(dynamic, crest, scores, dataset in references,
+                                plan.label_noise(dataset))
             for dataset in config["datasets"]}
 
 
@@ -74,6 +77,10 @@ def two_scores(run: Configured) -> bool:
 
 def has_references(run: Configured) -> bool:
     return run.has_references
+
+
+def has_label_noise(run: Configured) -> bool:
+    return run.label_noise is not None
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ OUTPUTS = (
            "score_correlation_table", two_scores),
     Output("table", "reference", "published numbers beside ours", "reference_table",
            has_references),
+    Output("table", "label_noise_detection", "flipped labels found by each score",
+           "label_noise_detection_table", has_label_noise),
+    Output("table", "label_noise_kept", "flipped labels kept by each method",
+           "label_noise_kept_table", has_label_noise),
     # whole-experiment tables to paste into a paper, under the report's tables/
     Output("export", "summary.tex", "LaTeX tables (booktabs)", "summary_tex"),
     Output("export", "summary.md", "Markdown tables", "summary_md"),
