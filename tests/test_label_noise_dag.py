@@ -91,3 +91,25 @@ def test_report_has_the_label_noise_section_and_a_rerun_plans_nothing(noisy_run)
     html = (report / "index.html").read_text()
     assert "Label noise" in html and f"{DATASET} has 30% of its training labels flipped" in html
     assert planned(workdir, NOISY) == {}
+
+
+def test_export_and_the_wandb_dataset_carry_the_clean_label_and_the_mask(noisy_run,
+                                                                       monkeypatch):
+    from prunebench.export_scores import export_table
+    from prunebench.tracking import _dataset_metadata, dataset_artifact
+
+    workdir, plan = noisy_run
+    monkeypatch.chdir(workdir)
+    data = workdir / plan.data_dir(DATASET)
+    table, missing = export_table(plan, DATASET)
+    frame = table.to_pandas()
+    assert np.array_equal(frame.clean_label, np.load(data / "train_y_clean.npy"))
+    assert np.array_equal(frame.noisy, np.load(data / "train_noisy.npy"))
+    assert np.array_equal(frame.label, np.load(data / "train_y.npy"))
+    assert (frame.label != frame.clean_label).sum() == frame.noisy.sum() > 0
+    meta = json.loads(table.schema.metadata[b"prunebench"])
+    assert meta["label_noise"]["rate"] == 0.3 and meta["loader"] == "mnist1d"
+    artifact = dataset_artifact(plan.data_dir(DATASET))
+    names = {name.rsplit("/", 1)[-1] for name in artifact.references}
+    assert {"train_y_clean.npy", "train_noisy.npy", "train_y.npy"} <= names
+    assert _dataset_metadata(artifact.references)["label_noise"]["flips"] == frame.noisy.sum()

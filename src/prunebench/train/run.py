@@ -133,5 +133,6 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
     write_run_outputs(out_dir, result.history, metrics)
     checkpoint.remove()
     tracker.record(train_lineage(data_dir, out_dir, subset_path))
-    tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen")})
+    tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen",
+                                            "noisy_share") if k in metrics})
     return metrics
