@@ -248,3 +248,31 @@ def test_check_config_refuses_bad_dataset_options_in_one_line(tmp_path, dataset,
     path.write_text(json.dumps(config))
     assert_one_line_error(prunebench("check-config", str(path), "--schema", str(SCHEMA)),
                           needle, str(path))
+
+
+def test_entries_sharing_data_share_proxy_runs_and_their_params(schema):
+    def plan(datasets):
+        config = {"experiment": "t", "datasets": datasets, "methods": ["el2n"],
+                  "fractions": [0.5], "seeds": [0]}
+        return ExperimentPlan(validate_config(config, schema))
+
+    base = {"model": "mnist1d_cnn", "options": {"train_size": 600, "test_size": 200}}
+    alone = plan({"mnist1d": base})
+    both = plan({"mnist1d": base, "mnist1d_copy": {**base, "loader": "mnist1d"}})
+    assert both.proxy_dir("mnist1d_copy", 0) == alone.proxy_dir("mnist1d", 0)
+    # the proxy job's params are the same whichever entry asks (no re-run between experiments)
+    assert both.proxy_spec("mnist1d_copy").to_json() == alone.proxy_spec("mnist1d").to_json()
+    assert {e["dataset"] for e in both.expected() if e["what"] == "proxy"} == {
+        "mnist1d", "mnist1d_copy"}
+
+
+def test_a_shared_proxy_run_is_charged_to_every_entry_that_uses_it(tmp_path):
+    from prunebench.report.read.aggregate import scoring_costs
+
+    proxy = tmp_path / "metrics.json"
+    proxy.write_text(json.dumps({"dataset": "mnist1d", "seed": 0, "trained_for": "a",
+                                 "score_cost_s": {"el2n": 2.5}}))
+    costs = scoring_costs([proxy, proxy], ["mnist1d", "mnist1d_copy"])
+    assert costs[("mnist1d", "el2n")] == costs[("mnist1d_copy", "el2n")] == 2.5
+    assert scoring_costs([proxy]) == {("mnist1d", "el2n"): 2.5,
+                                      ("mnist1d", "__trained_for__"): {"a"}}

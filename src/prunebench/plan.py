@@ -185,7 +185,10 @@ class ExperimentPlan:
         return TrainSettings.from_dataset_config(paths.recipe(self.datasets[dataset]))
 
     def proxy_spec(self, dataset: str) -> ProxySpec:
-        return ProxySpec(dataset=dataset, training=self.training(dataset),
+        """A proxy run's science. It names the loader, not the entry: proxy runs are shared by
+        every entry (of any experiment) with the same data and recipe, so their params must
+        not depend on which entry asked first (summary charges each entry its own copy)."""
+        return ProxySpec(dataset=self.loader(dataset), training=self.training(dataset),
                          proxy=ProxySettings.from_dict(paths.proxy_science(self.proxy)))
 
     def train_spec(self, dataset: str, method: str, fraction: float) -> TrainSpec:
