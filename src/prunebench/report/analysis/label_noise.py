@@ -1,7 +1,7 @@
 """Label noise in the report: how well each score finds the flipped labels, and how much noise
 each method kept. NumPy and pandas only.
 
-Detection of a score s against the mask of flipped labels (METHODS.md "Label noise"): AUROC,
+Detection of a score s against the mask of flipped labels (docs/methods.md): AUROC,
 with ties counting 1/2 (as sklearn.metrics.roc_auc_score, from average ranks; +inf, a
 never-learned example's forgetting count, ranks highest), and precision at k = the number of
 flipped labels: the share of the k highest scores (ties broken by index) that are flipped.
