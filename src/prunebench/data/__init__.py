@@ -70,7 +70,7 @@ def add_label_noise(arrays: dict, num_classes: int, noise: dict) -> dict:
     returns what meta.json records: the settings and the flip counts."""
     try:
         flipped = flip_labels(arrays["train_y"], num_classes, **noise)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # e.g. no rate, when called without the config
         raise UserError(f"config: dataset option label_noise: {exc}") from exc
     arrays["train_y_clean"] = arrays["train_y"]
     arrays["train_y"] = flipped.labels
