@@ -89,7 +89,11 @@ def test_report_has_the_label_noise_section_and_a_rerun_plans_nothing(noisy_run)
     kept = pd.read_csv(report / "tables" / DATASET / "label_noise_kept.csv")
     assert kept.method.tolist()[:3] == ["full", "random", "el2n"]
     html = (report / "index.html").read_text()
-    assert "Label noise" in html and f"{DATASET} has 30% of its training labels flipped" in html
+    assert "Label noise" in html
+    says = f"{DATASET} has 30% of its training labels flipped"
+    headline = html[html.index(f'id="{DATASET}-says-text"'):]
+    assert says in headline[:headline.index("</ul>")]  # in the dataset's headline
+    assert f'id="{DATASET}-noise-says">{says}' in html  # and atop its Label noise section
     assert planned(workdir, NOISY) == {}
 
 

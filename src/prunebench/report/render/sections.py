@@ -182,6 +182,8 @@ def _noise_part(section: DatasetSection, run: Configured, data_dir, methods: lis
         says=noise_headline(section.name, run.label_noise["rate"], detection, kept)
         if mask is not None else "The prepared folder's mask of flipped labels is absent.",
         detection_rows=formatted_records(detection), kept_rows=formatted_records(kept))
+    # the dataset's headline says it too, after the leaderboard's sentences
+    section.analysis.says = [*section.analysis.says, section.noise.says]
 
 
 def _drawing_rank(output: Output) -> int:
