@@ -48,7 +48,7 @@ def test_training_does_not_load_wandb_when_disabled():
 FOUNDATION = {"__init__", "errors", "atomic", "options", "methods", "paths", "hardware",
               "train_sizes", "config", "plan", "implementations", "tracking",
               "logit_gradients", "jobspec", "ops", "jsonflags", "phases", "proxies",
-              "math_mode"}
+              "math_mode", "label_noise"}
 # the commands that read a finished experiment (export, store) sit just below the CLI
 COMMANDS = {"export_scores", "store", "reuse_cli"}
 COMPOSITION_ROOTS = {"cli", "api"}

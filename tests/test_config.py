@@ -31,7 +31,8 @@ def test_schema_enums_equal_registries(schema):
     assert set(props["options"]["properties"]) == set(METHODS)
     assert props["variants"]["additionalProperties"]["properties"]["method"]["enum"] == list(
         METHODS)
-    assert set(props["datasets"]["propertyNames"]["enum"]) == set(DATASETS)
+    assert set(schema["definitions"]["loader"]["enum"]) == set(DATASETS)
+    assert set(schema["definitions"]["dataset_options"]["properties"]) == set(DATASETS)
     assert set(schema["definitions"]["dataset"]["properties"]["model"]["enum"]) == set(MODELS)
     assert props["proxy"]["properties"]["scores"]["items"]["enum"] == list(SCORES)
 

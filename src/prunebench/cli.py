@@ -112,10 +112,18 @@ def _experiment_config(args) -> dict:
 def cmd_aggregate(args) -> None:
     from .paths import missing_beside, summary_file
     from .plan import ExperimentPlan
+    from .report.analysis.label_noise import detection_of
     from .report.read.aggregate import test_sizes, write_summary
 
     plan = ExperimentPlan(_experiment_config(args))
     n_test = test_sizes({d: plan.data_dir(d) for d in plan.datasets})
+    detection = {}
+    for dataset in plan.noisy_datasets():
+        found = detection_of(plan.noise_mask_file(dataset),
+                             {s: plan.score_file(dataset, s)
+                              for s in plan.detection_scores(dataset)})
+        detection |= {(dataset, row.score): (row.auroc, row.precision_at_k)
+                      for row in found.itertuples()}
     runs = [f"{plan.run_dir(run)}/metrics.json" for run in plan.runs()]
     out = args.out or summary_file(plan.experiment)
     missing_out = args.missing_out or missing_beside(out)
@@ -123,7 +131,8 @@ def cmd_aggregate(args) -> None:
                                      missing_out=missing_out, allow_missing=args.allow_missing,
                                      expected=plan.expected(), n_test=n_test,
                                      method_proxies={m: plan.method_proxy(m)
-                                                     for m in plan.config["methods"]})
+                                                     for m in plan.config["methods"]},
+                                     detection=detection)
     print(f"{len(summary)} runs, {len(missing)} missing -> {out}")
 
 

@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft7Validator, validators
 
 from .errors import UserError
+from .label_noise import OPTION as LABEL_NOISE
 from .methods import METHODS, SCORES, base_method, method_entry, method_options, method_score
 from .ops import PROXY_SECTION, operational_keys
 from .options import COUNT_OF_EXAMPLES
@@ -101,6 +102,7 @@ def validate_config(config: dict, schema: dict) -> dict:
     checked = copy.deepcopy(config)
     _raise_first(_Validator(schema).iter_errors(checked))
     _check_variants(checked, schema)
+    _check_datasets(checked, schema)
     _check_methods(checked)
     _check_fractions(checked)
     _check_consistency(checked)
@@ -129,6 +131,41 @@ def _check_variants(config: dict, schema: dict) -> None:
         given = variant.setdefault("options", {})
         _raise_first(_Validator(blocks[variant["method"]]).iter_errors(copy.deepcopy(given)),
                      prefix=f"variants.{name}.options")
+
+
+def dataset_loader(name: str, section: dict) -> str:
+    """The DATASETS loader a dataset entry reads (its `loader`, else its own name)."""
+    return section.get("loader", name)
+
+
+def _loader_options_block(schema: dict, loader: str) -> dict:
+    """A loader's options block with `label_noise` (every loader's) added, references resolved."""
+    definitions = schema["definitions"]
+    block = definitions["dataset_options"]["properties"][loader]
+    if "$ref" in block:
+        block = definitions[block["$ref"].rsplit("/", 1)[-1]]
+    return {**block, "properties": {**block["properties"],
+                                    LABEL_NOISE: definitions[LABEL_NOISE]}}
+
+
+def _check_datasets(config: dict, schema: dict) -> None:
+    """Each entry's loader exists, and its options are the loader's (checked on a copy: no
+    default enters the prepared data's key); a given label_noise gets its defaults filled,
+    so {rate: 0.2} and {rate: 0.2, kind: symmetric, seed: 0} are the same data."""
+    loaders = schema["definitions"]["loader"]["enum"]
+    noise_defaults = {k: v["default"] for k, v in
+                      schema["definitions"][LABEL_NOISE]["properties"].items() if k != "rate"}
+    for name, section in config["datasets"].items():
+        loader = dataset_loader(name, section)
+        if loader not in loaders:
+            raise UserError(f"config key 'datasets.{name}': {name!r} is not a dataset loader; "
+                            f"choose one of: {', '.join(loaders)}, or give the entry "
+                            "`loader: <one of them>`")
+        options = section.setdefault("options", {})
+        _raise_first(Draft7Validator(_loader_options_block(schema, loader)).iter_errors(
+            copy.deepcopy(options)), prefix=f"datasets.{name}.options")
+        if LABEL_NOISE in options:
+            options[LABEL_NOISE] = {**noise_defaults, **options[LABEL_NOISE]}
 
 
 def _check_methods(config: dict) -> None:
@@ -160,7 +197,8 @@ def _check_counts_against_data(config: dict, schema: dict) -> None:
             if not prop.get(COUNT_OF_EXAMPLES) or value is None or value < 1:
                 continue
             for dataset, section in config["datasets"].items():
-                n_train = expected_train_size(dataset, section.get("options", {}))
+                n_train = expected_train_size(dataset_loader(dataset, section),
+                                              section.get("options", {}))
                 if n_train is not None and value > n_train:
                     where = (f"variants.{method}.options.{name}"
                              if method in config.get("variants", {}) else

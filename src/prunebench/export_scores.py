@@ -3,7 +3,8 @@ Parquet file per dataset (results/<experiment>/export/<dataset>.parquet), for ot
 on the dataset's own example order.
 
 One row per training example: `index` (the prepared order), `source_index` (the example's row
-in the dataset's own train split, where the preparation recorded it: CIFAR and SNLI), `label`;
+in the dataset's own train split, where the preparation recorded it: CIFAR and SNLI), `label`
+(the label trained on; with label noise also `clean_label` and `noisy`, True where it flipped);
 then every score the proxies computed, per seed (`<score>_seed<k>`) and the mean over seeds
 (`<score>_mean`, where a mean file exists); then each static subset's membership
 (`in_<method>_f<fraction>_seed<seed>`, bool) and how often each dynamic run selected the example
@@ -26,7 +27,7 @@ import numpy as np
 
 from . import __version__, paths
 from .atomic import write_atomically
-from .data.prepared import read_meta, sha256_of
+from .data.prepared import load_label_noise, read_meta, sha256_of
 from .errors import UserError
 from .methods import method_entry, proxy_array_file
 from .plan import ExperimentPlan
@@ -134,10 +135,14 @@ def export_table(plan: ExperimentPlan, dataset: str):
     n_train = int(meta["n_train"])
     labels = _load_column(data_dir / "train_y.npy", n_train)
     columns: dict[str, np.ndarray] = {"index": np.arange(n_train, dtype=np.int64)}
-    order = source_index(dataset, meta)
+    order = source_index(plan.loader(dataset), meta)
     if order is not None:
         columns["source_index"] = order
     columns["label"] = labels.astype(np.int64)
+    noise = load_label_noise(data_dir)
+    if noise is not None:
+        columns["clean_label"] = noise["train_y_clean"].astype(np.int64)
+        columns["noisy"] = noise["train_noisy"]
     provenance, missing = {}, []
     for column, path in score_sources(plan, dataset).items():
         if not Path(path).exists():
@@ -165,7 +170,9 @@ def export_table(plan: ExperimentPlan, dataset: str):
         "data_key": plan.data_key(dataset),
         "n_train": n_train,
         "classes": meta.get("classes"),
+        "loader": plan.loader(dataset),
         "preparation_options": meta.get("options", {}),
+        "label_noise": meta.get("label_noise"),
         "prepared_sha256": prepared_sha256(data_dir, meta),
         "source_order": ("the dataset's own train order (source_index)" if order is not None
                          else "not recorded by the preparation: index is the prepared order"),

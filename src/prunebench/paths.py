@@ -24,6 +24,9 @@ from .ops import OPERATIONAL_DATA_OPTIONS, PROXY_SECTION, operational_keys
 
 RESULTS = "results"
 PREPARED_FILES = ("train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy", "meta.json")
+# beside them when the dataset has the label_noise option (declared only then, so prepared
+# data without label noise keeps the outputs it always had)
+LABEL_NOISE_FILES = ("train_y_clean.npy", "train_noisy.npy")
 
 DATA = f"{RESULTS}/data/{{data}}"
 PROXY = f"{RESULTS}/proxy/{{data}}/{{model}}/{{proxy}}/seed{{seed}}"
@@ -94,14 +97,16 @@ def data_options(options: dict) -> dict:
     return {k: v for k, v in sorted(options.items()) if k not in OPERATIONAL_DATA_OPTIONS}
 
 
-def data_key(dataset: str, options: dict) -> str:
-    """'mnist1d-1a2b3c4d': the prepared folder's name, keyed by what shapes the data."""
-    return f"{dataset}-{digest(data_options(options))}"
+def data_key(loader: str, options: dict) -> str:
+    """'mnist1d-1a2b3c4d': the prepared folder's name, keyed by what shapes the data (the
+    loader, not the dataset entry's name: entries with the same loader and options share it)."""
+    return f"{loader}-{digest(data_options(options))}"
 
 
 def recipe(section: dict) -> dict:
-    """A dataset section's training recipe: everything but the preparation options."""
-    return {k: v for k, v in sorted(section.items()) if k != "options"}
+    """A dataset section's training recipe: everything but the preparation options and the
+    loader (both in the data key already)."""
+    return {k: v for k, v in sorted(section.items()) if k not in ("options", "loader")}
 
 
 # Keys a proxy may set to train with a recipe of its own (absent: the dataset's). `epochs` is

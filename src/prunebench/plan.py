@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import paths
-from .config import TrainSettings
+from .config import TrainSettings, dataset_loader
 from .jobspec import ProxySettings, ProxySpec, SelectSpec, TrainSpec
+from .label_noise import noise_settings
 from .methods import (
+    SCORES,
     TRAINED_SCORES,
     base_method,
     embeddings_file,
@@ -46,11 +48,45 @@ class ExperimentPlan:
         self.proxy = config["proxy"]
 
     # -- keys: what each stage's results are filed under -----------------------------------
+    def loader(self, dataset: str) -> str:
+        return dataset_loader(dataset, self.datasets[dataset])
+
     def data_key(self, dataset: str) -> str:
-        return paths.data_key(dataset, self.datasets[dataset].get("options", {}))
+        return paths.data_key(self.loader(dataset), self.datasets[dataset].get("options", {}))
 
     def data_dir(self, dataset: str) -> str:
         return paths.fill(paths.DATA, data=self.data_key(dataset))
+
+    # -- label noise ------------------------------------------------------------------------
+    def label_noise(self, dataset: str) -> dict | None:
+        """The dataset's label_noise settings (defaults filled), or None without."""
+        return noise_settings(self.datasets[dataset].get("options", {}))
+
+    def noisy_datasets(self) -> list[str]:
+        return [d for d in self.datasets if self.label_noise(d) is not None]
+
+    def prepared_files(self, dataset: str) -> list[str]:
+        """Every file of the dataset's prepared folder (the label-noise ones when it has it)."""
+        names = [*paths.PREPARED_FILES]
+        if self.label_noise(dataset) is not None:
+            names += paths.LABEL_NOISE_FILES
+        return [f"{self.data_dir(dataset)}/{name}" for name in names]
+
+    def noise_mask_file(self, dataset: str) -> str:
+        return f"{self.data_dir(dataset)}/{paths.LABEL_NOISE_FILES[1]}"
+
+    def detection_scores(self, dataset: str) -> list[str]:
+        """Scores whose detection of flipped labels is measured: every rankable score the proxy
+        runs save, for a dataset with label noise; none otherwise."""
+        if self.label_noise(dataset) is None or not self.needs_proxy():
+            return []
+        return [s for s in self.proxy["scores"] if s in SCORES and SCORES[s].rankable]
+
+    def noise_inputs(self) -> list[str]:
+        """What detection reads (aggregate, report): each noisy dataset's mask and scores."""
+        return [file for d in self.noisy_datasets()
+                for file in [self.noise_mask_file(d),
+                             *(self.score_file(d, s) for s in self.detection_scores(d))]]
 
     def model(self, dataset: str) -> str:
         """The dataset's (target) model."""
@@ -176,8 +212,10 @@ class ExperimentPlan:
                           proxy_seeds=self.proxy_seeds(name), score=score)
 
     def score_files(self) -> list[str]:
-        return [self.score_file(d, s, name) for name in self.proxy_names()
-                for d in self.datasets for s in self.produced_scores(name)]
+        return [self.score_file(d, s, name) for name in self.proxy_names() for d in self.datasets
+                for s in dict.fromkeys([*self.produced_scores(name),
+                                        *(self.detection_scores(d) if name == DEFAULT_PROXY
+                                          else [])])]
 
     def embeddings_file(self, dataset: str, name: str = DEFAULT_PROXY) -> str:
         """The first proxy seed's penultimate embeddings (kCenter, Herding, Moderate)."""
@@ -210,10 +248,14 @@ class ExperimentPlan:
 
     def proxy_spec(self, dataset: str, name: str = DEFAULT_PROXY) -> ProxySpec:
         """A proxy run's science: the recipe it trains with (the dataset's, overridden by the
-        proxy's own keys) and its settings."""
+        proxy's own keys) and its settings. It names the loader, not the entry: proxy runs are
+        shared by every entry (of any experiment) with the same data and recipe, so their
+        params must not depend on which entry asked first (summary charges each entry its own
+        copy)."""
         settings = self.proxy_settings(name)
         recipe = paths.proxy_recipe(self.datasets[dataset], settings)
-        return ProxySpec(dataset=dataset, training=TrainSettings.from_dataset_config(recipe),
+        return ProxySpec(dataset=self.loader(dataset),
+                         training=TrainSettings.from_dataset_config(recipe),
                          proxy=ProxySettings.from_dict(paths.proxy_science(settings)))
 
     def train_spec(self, dataset: str, method: str, fraction: float) -> TrainSpec:

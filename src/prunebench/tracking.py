@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UserError
-from .paths import PREPARED_FILES, RESULTS, RUN_FILES
+from .paths import LABEL_NOISE_FILES, PREPARED_FILES, RESULTS, RUN_FILES
 
 MODES = ("disabled", "offline", "online")
 
@@ -179,10 +179,12 @@ def artifact_name(path: str | Path) -> str:
 
 
 def dataset_artifact(data_dir: str | Path) -> Artifact:
-    """A prepared dataset by reference: its files' paths and checksums, never their bytes."""
+    """A prepared dataset by reference: its files' paths and checksums, never their bytes
+    (with label noise, the clean labels and the mask of flipped ones too)."""
     data_dir = Path(data_dir)
+    noise = tuple(name for name in LABEL_NOISE_FILES if (data_dir / name).exists())
     return Artifact(artifact_name(data_dir), "dataset",
-                    references=tuple(str(data_dir / name) for name in PREPARED_FILES))
+                    references=tuple(str(data_dir / name) for name in (*PREPARED_FILES, *noise)))
 
 
 def scores_artifact(path: str | Path) -> Artifact:
@@ -224,7 +226,8 @@ def _dataset_metadata(references: tuple[str, ...]) -> dict:
     return {"sha256": {name: entry["sha256"] for name, entry in meta.get("files", {}).items()},
             "meta_json_sha256": hashlib.sha256(meta_file.read_bytes()).hexdigest(),
             "options": meta.get("options", {}), "n_train": meta.get("n_train"),
-            "n_test": meta.get("n_test"), "source": meta.get("source")}
+            "n_test": meta.get("n_test"), "source": meta.get("source"),
+            **({"label_noise": meta["label_noise"]} if "label_noise" in meta else {})}
 
 
 def _build(wandb, spec: Artifact):

@@ -49,6 +49,9 @@ _PROXIES = {
     for d in PLAN.datasets
 }
 _DATA = {PLAN.data_key(d): d for d in PLAN.datasets}
+# prepared folders with label noise have two more outputs (prepare_noisy_dataset)
+_NOISY_DATA = {key for key, d in _DATA.items() if PLAN.label_noise(d) is not None}
+NEVER = "(?!)"  # a wildcard pattern that matches nothing
 
 
 wildcard_constraints:
@@ -80,7 +83,14 @@ def _proxy_dataset(wildcards):
 
 # -- prepare ---------------------------------------------------------------------------------
 def data_name(wildcards):
-    return _DATA[wildcards.data]
+    """The loader that builds a prepared folder (an entry's `loader`, else its name)."""
+    return PLAN.loader(_DATA[wildcards.data])
+
+
+def data_keys(noisy):
+    """The wildcard pattern of the prepared folders with (or without) label noise."""
+    keys = [k for k in _DATA if (k in _NOISY_DATA) == noisy]
+    return "|".join(keys) or NEVER
 
 
 def data_options(wildcards):
@@ -88,9 +98,7 @@ def data_options(wildcards):
 
 
 def prepared_inputs(wildcards):
-    return [
-        f"{PLAN.data_dir(wildcards.dataset)}/{name}" for name in paths.PREPARED_FILES
-    ]
+    return PLAN.prepared_files(wildcards.dataset)
 
 
 def data_dir_of(wildcards):
@@ -99,10 +107,7 @@ def data_dir_of(wildcards):
 
 # -- proxies and scores ----------------------------------------------------------------------
 def proxy_prepared_inputs(wildcards):
-    return [
-        f"{paths.fill(paths.DATA, data=wildcards.data)}/{name}"
-        for name in paths.PREPARED_FILES
-    ]
+    return PLAN.prepared_files(_DATA[wildcards.data])
 
 
 def proxy_data_dir(wildcards):

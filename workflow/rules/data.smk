@@ -3,10 +3,13 @@
 # other options never overwrite it. Real sources (cifar10, cifar100, tinyimagenet, snli) read
 # their raw files from resources/<dataset>/, downloading them there when absent. A local rule:
 # on a cluster it runs where the workflow runs (the login node, which has network).
+# A dataset with the label_noise option is built by prepare_noisy_dataset: the same command,
+# with the clean labels and the mask of flipped ones declared beside the arrays.
 
 
 localrules:
     prepare_dataset,
+    prepare_noisy_dataset,
 
 
 rule prepare_dataset:
@@ -16,6 +19,8 @@ rule prepare_dataset:
         paths.PREPARE_LOG,
     benchmark:
         paths.PREPARE_BENCHMARK
+    wildcard_constraints:
+        data=data_keys(noisy=False),
     conda:
         CONDA_ENV
     params:
@@ -24,3 +29,10 @@ rule prepare_dataset:
     shell:
         "prunebench prepare --dataset {params.dataset} --options {params.options:q}"
         f" --out {paths.fill(paths.DATA, data='{wildcards.data}')} > {{log}} 2>&1"
+
+
+use rule prepare_dataset as prepare_noisy_dataset with:
+    output:
+        multiext(f"{paths.DATA}/", *paths.PREPARED_FILES, *paths.LABEL_NOISE_FILES),
+    wildcard_constraints:
+        data=data_keys(noisy=True),

@@ -41,6 +41,7 @@ rule aggregate:
         runs=all_run_files("metrics.json"),
         proxies=PLAN.proxy_metrics(),
         data_meta=[f"{PLAN.data_dir(d)}/meta.json" for d in PLAN.datasets],
+        label_noise=PLAN.noise_inputs(),
     output:
         summary=report(
             paths.summary_file(EXPERIMENT),
@@ -70,6 +71,7 @@ rule report:
         selected=all_run_files("selected.npz"),
         scores=PLAN.score_files(),
         labels=[f"{PLAN.data_dir(d)}/train_y.npy" for d in PLAN.datasets],
+        label_noise=PLAN.noise_inputs(),
         template=workflow.source_path("../../reports/summary.html.j2"),
     output:
         **REPORT_FILES,

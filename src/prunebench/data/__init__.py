@@ -2,6 +2,8 @@
 
 Embedded sources take `(options)`; sources read from raw files (DOWNLOADED) take
 `(options, resources_dir)`, the folder their downloads live in (default resources/<name>).
+The `label_noise` option is every source's: it is applied here, once, after the source's
+loader, to the training labels only (prunebench.label_noise).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import UserError
+from ..label_noise import OPTION as LABEL_NOISE
+from ..label_noise import flip_labels, noise_settings
 from .cifar import load_cifar10_arrays, load_cifar100_arrays
 from .digits import load_digits_arrays
 from .mnist1d import load_mnist1d_arrays
@@ -34,11 +38,15 @@ def prepare_dataset(name: str, options: dict, out_dir: str | Path,
     """Build dataset `name` in the prepared format; returns meta.json's content."""
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    noise = noise_settings(options)
+    source_options = {k: v for k, v in options.items() if k != LABEL_NOISE}
     if name in DOWNLOADED:
         resources = Path(resources_dir) if resources_dir else default_resources_dir(name)
-        arrays, meta = DATASETS[name](dict(options), resources)
+        arrays, meta = DATASETS[name](source_options, resources)
     else:
-        arrays, meta = DATASETS[name](dict(options))
+        arrays, meta = DATASETS[name](source_options)
+    if noise is not None:
+        meta["label_noise"] = add_label_noise(arrays, len(meta["classes"]), noise)
     if meta["kind"] == "text":
         # token ids are never scaled: normalisation is the identity (TensorData.normalize)
         channels = meta["shape"][0]
@@ -55,6 +63,20 @@ def prepare_dataset(name: str, options: dict, out_dir: str | Path,
     if extra:
         meta["extra_files"] = extra
     return write_prepared(out_dir, arrays, meta)
+
+
+def add_label_noise(arrays: dict, num_classes: int, noise: dict) -> dict:
+    """Flip the training labels in `arrays` (the clean ones and the mask kept beside them);
+    returns what meta.json records: the settings and the flip counts."""
+    try:
+        flipped = flip_labels(arrays["train_y"], num_classes, **noise)
+    except (ValueError, TypeError) as exc:  # e.g. no rate, when called without the config
+        raise UserError(f"config: dataset option label_noise: {exc}") from exc
+    arrays["train_y_clean"] = arrays["train_y"]
+    arrays["train_y"] = flipped.labels
+    arrays["train_noisy"] = flipped.noisy
+    return {**noise, "flips": int(flipped.noisy.sum()),
+            "flips_per_class": flipped.flips_per_class}
 
 
 __all__ = ["DATASETS", "Prepared", "load_prepared", "prepare_dataset"]

@@ -3,6 +3,8 @@
 `train_x.npy`/`test_x.npy` hold uint8 NCHW images (or float32 N x C x L signals for 1-D
 data), `train_y.npy`/`test_y.npy` int64 labels; meta.json records shapes, dtypes, class names,
 normalisation and a sha256 per file, so a truncated or swapped file is caught before training.
+A dataset prepared with label noise also holds `train_y_clean.npy` (the labels before
+flipping) and `train_noisy.npy` (bool, True where the label was flipped) beside `train_y.npy`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..errors import UserError
 
 FORMAT_VERSION = 1
 ARRAYS = ("train_x", "train_y", "test_x", "test_y")
+NOISE_ARRAYS = ("train_y_clean", "train_noisy")  # only with the label_noise option
 REBUILD = "rebuild it with: snakemake --forcerun prepare_dataset {meta}"
 
 
@@ -44,10 +47,11 @@ def channel_stats(x: np.ndarray, kind: str) -> tuple[list[float], list[float]]:
 
 
 def write_prepared(out_dir, arrays: dict[str, np.ndarray], meta: dict) -> dict:
-    """Write the four arrays, then meta.json (last, so its presence means the set is complete)."""
+    """Write the four arrays (and the label-noise ones when given), then meta.json (last, so its
+    presence means the set is complete)."""
     out_dir = Path(out_dir)
     files = {}
-    for name in ARRAYS:
+    for name in (*ARRAYS, *(n for n in NOISE_ARRAYS if n in arrays)):
         path = out_dir / f"{name}.npy"
         save_npy(path, arrays[name])
         files[f"{name}.npy"] = {
@@ -84,11 +88,26 @@ def load_prepared(data_dir, verify: bool = True) -> Prepared:
     """Read a prepared dataset, checking every file against meta.json."""
     data_dir = Path(data_dir)
     meta = read_meta(data_dir)
+    return Prepared(**_load_arrays(data_dir, meta, ARRAYS, verify), meta=meta)
+
+
+def load_label_noise(data_dir, verify: bool = True) -> dict[str, np.ndarray] | None:
+    """{"train_y_clean", "train_noisy"} of a dataset prepared with label noise; None without."""
+    data_dir = Path(data_dir)
+    meta = read_meta(data_dir)
+    if "label_noise" not in meta:
+        return None
+    return _load_arrays(data_dir, meta, NOISE_ARRAYS, verify)
+
+
+def _load_arrays(data_dir: Path, meta: dict, names, verify: bool) -> dict[str, np.ndarray]:
     rebuild = REBUILD.format(meta=data_dir / "meta.json")
     arrays = {}
-    for name in ARRAYS:
+    for name in names:
         path = data_dir / f"{name}.npy"
-        expected = meta["files"][f"{name}.npy"]
+        expected = meta["files"].get(f"{name}.npy")
+        if expected is None:
+            raise UserError(f"{data_dir / 'meta.json'} lists no {name}.npy; {rebuild}")
         if not path.exists():
             raise UserError(f"prepared dataset file {path} is missing; {rebuild}")
         if verify and sha256_of(path) != expected["sha256"]:
@@ -104,4 +123,4 @@ def load_prepared(data_dir, verify: bool = True) -> Prepared:
                             f"{array.dtype}, meta.json says {expected['shape']} "
                             f"{expected['dtype']}; {rebuild}")
         arrays[name] = array
-    return Prepared(**arrays, meta=meta)
+    return arrays

@@ -12,6 +12,7 @@ import torch
 
 from .. import math_mode
 from ..atomic import read_npy
+from ..data.prepared import load_label_noise
 from ..errors import UserError
 from ..implementations import implementation
 from ..jobspec import TrainSpec
@@ -22,6 +23,7 @@ from ..tracking import train_lineage
 from .budget import full_steps, plan_steps
 from .device import hardware_name, peak_gpu_memory_mb
 from .loop import train_loop
+from .noise import VisitCounts, run_noise_metrics
 from .outputs import write_run_outputs, write_selection_log
 from .passes import SubsetSampler
 from .samplers import SamplerSetup
@@ -93,11 +95,18 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
                                group_parts=[method, f"f{fraction_label(fraction)}"], seed=seed,
                                job_type="train", extra={"method": method, "fraction": fraction})
     checkpoint = run_checkpoint(out_dir, job, ops, run, method, fraction, seed)
+    # with label noise, a dynamic run counts how often it trains on each example
+    noise = load_label_noise(data_dir) if "label_noise" in data.meta else None
+    visits = VisitCounts(data.n_train, device) if noise and kind == "dynamic" else None
     result = train_loop(run.model, data, sampler, plan, settings, device=device, timers=timers,
-                        generator=run.augment_generator,
+                        generator=run.augment_generator, callbacks=[visits] if visits else (),
                         on_epoch=lambda row: tracker.log(row, row["step"]), checkpoint=checkpoint)
     last = result.history[-1]
     extra = sampler.outputs()
+    noise_fields = {} if noise is None else run_noise_metrics(
+        noise["train_noisy"], data.meta["label_noise"], counts=visits,
+        indices=None if kind == "dynamic" else sampler.passes.indices.cpu().numpy(),
+        selections=extra.selections)
     write_selection_log(out_dir, extra.selections)
     metrics = {
         "experiment": ops.experiment, "dataset": job.dataset,
@@ -105,7 +114,7 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
         "fraction": fraction, "seed": seed, "score": job.score,
         "subset": str(subset_path) if subset_path else None,
         "subset_selection_s": static_selection_s,
-        "protocol": job.protocol,
+        "protocol": job.protocol, **noise_fields,
         "test_acc": last["test_acc"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "epochs": plan.epochs,
         "steps_per_epoch": plan.steps_per_epoch, "steps": result.steps,
@@ -125,5 +134,6 @@ def run_training(job: TrainSpec, ops: Ops, *, data_dir, seed: int, out_dir, subs
     write_run_outputs(out_dir, result.history, metrics)
     checkpoint.remove()
     tracker.record(train_lineage(data_dir, out_dir, subset_path))
-    tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen")})
+    tracker.finish({k: metrics[k] for k in ("test_acc", "test_loss", "steps", "examples_seen",
+                                            "noisy_share") if k in metrics})
     return metrics

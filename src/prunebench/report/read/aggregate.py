@@ -31,7 +31,8 @@ COLUMNS = [
     "protocol", "score",
     "test_acc", "test_loss", "time_scoring", "time_selection", "time_training",
     "time_evaluation", "time_total", "wall_time_s", "steps", "full_steps", "examples_seen",
-    "n_used", "n_train", "n_test", "forward_examples", "backward_examples",
+    "n_used", "n_train", "n_test", "label_noise_rate", "noisy_share", "score_auroc",
+    "score_precision_at_k", "forward_examples", "backward_examples",
     "selection_forward_examples", "selection_backward_examples", "selection_efficiency", "checks",
     "device", "hardware",
     "threads",
@@ -48,30 +49,39 @@ def _read_json(path: str | Path) -> dict:
         raise UserError(f"cannot read {path} ({exc}); re-run the job that writes it") from exc
 
 
-def scoring_costs(proxy_metrics: list[str | Path]) -> dict[tuple[str, str], float]:
+def scoring_costs(proxy_metrics: list[str | Path],
+                  datasets: list[str | None] | None = None) -> dict[tuple[str, str], float]:
     """(dataset, score) -> seconds summed over the proxy seeds (a score is their mean; the
     embeddings are the first seed's, so only its cost); (dataset, TRAINED_FOR) -> the
-    experiments the proxies were trained for (they live in a shared store)."""
+    experiments the proxies were trained for (they live in a shared store). `datasets` names
+    the experiment's dataset entry each proxy run is charged to (default: the one its
+    metrics.json names, the entry that first trained it: two entries of one loader and
+    options share the run)."""
     costs: dict = {}
-    for path in proxy_metrics:
+    if datasets is None:
+        datasets = [None] * len(proxy_metrics)
+    for path, entry in zip(proxy_metrics, datasets, strict=True):
         metrics = _read_json(path)
+        dataset = entry or metrics["dataset"]
         for score, seconds in metrics["score_cost_s"].items():
-            key = (metrics["dataset"], score)
+            key = (dataset, score)
             if score in SCORES and not SCORES[score].rankable:
                 # used from the first proxy seed only (embeddings): charge that seed's cost
                 if metrics.get("seed", 0) == 0:
                     costs[key] = seconds
                 continue
             costs[key] = costs.get(key, 0.0) + seconds
-        who = costs.setdefault((metrics["dataset"], TRAINED_FOR), set())
+        who = costs.setdefault((dataset, TRAINED_FOR), set())
         who.add(metrics.get("trained_for") or "?")
     return costs
 
 
 def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "",
-            n_test: int | None = None) -> dict:
+            n_test: int | None = None, detection: dict | None = None) -> dict:
     """One summary row: the run's fields, its phase times with the outside costs charged, and
-    its selection efficiency (`n_test`: the test set's size, when metrics.json lacks it)."""
+    its selection efficiency (`n_test`: the test set's size, when metrics.json lacks it).
+    With label noise: the rate, the noisy share of what the run trained on, and its score's
+    AUROC and precision at k (`detection`: (dataset, score) -> (auroc, precision_at_k))."""
     if metrics.get("n_test") is None and n_test:
         metrics = {**metrics, "n_test": n_test}
     score = metrics.get("score")
@@ -89,6 +99,9 @@ def run_row(metrics: dict, costs: dict[tuple[str, str], float], run_dir: str = "
         selection_forward_examples=counts.get("selection_forward_examples"),
         selection_backward_examples=counts.get("selection_backward_examples"),
         selection_efficiency=selection_efficiency(metrics),
+        label_noise_rate=(metrics.get("label_noise") or {}).get("rate"),
+        score_auroc=(detection or {}).get((metrics["dataset"], score), (None, None))[0],
+        score_precision_at_k=(detection or {}).get((metrics["dataset"], score), (None, None))[1],
         proxies_trained_for="+".join(sorted(costs.get((metrics["dataset"], TRAINED_FOR), ())))
         if score else "",
         run_dir=run_dir,
@@ -140,14 +153,14 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list | dict,
                   allow_missing: bool = False, expected: list[dict] | None = None,
                   n_test: dict[str, int] | None = None,
                   method_proxies: dict[str, str] | None = None,
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  detection: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, missing): one row per finished run, one per absent run or proxy run.
     `proxy_metrics`: the proxy runs' metrics.json, a list (one proxy) or a dict proxy name ->
     list; `method_proxies` maps a method to the proxy it scores with (absent: the first), so
     each run is charged its own proxy's cost (and gets a `proxy` column when there are
     several). `expected` describes each path for missing.csv (default: paths only); `n_test`
     maps a dataset to its test-set size (see `test_sizes`) for runs whose metrics.json lacks
-    it."""
+    it; `detection` each noisy dataset's (dataset, score) -> (AUROC, precision at k)."""
     by_proxy = proxy_metrics if isinstance(proxy_metrics, dict) else {"": proxy_metrics}
     proxy_metrics = [p for paths in by_proxy.values() for p in paths]
     method_proxies = method_proxies or {}
@@ -161,8 +174,16 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list | dict,
             f"{len(missing)} of {len(run_metrics) + len(proxy_metrics)} expected result files "
             f"are absent (first: {first.path}: {first.reason}); finish those jobs, or pass "
             "--allow-missing to aggregate what exists and list the rest in missing.csv")
-    costs = {name: scoring_costs([p for p in paths if absence_reason(p) is None])
-             for name, paths in by_proxy.items()}
+    # each proxy run charged to the dataset entry `expected` names for it (one per entry)
+    entries = {}
+    for entry in expected:
+        if entry.get("what") == "proxy" and entry.get("dataset"):
+            entries.setdefault(str(entry["path"]), []).append(entry["dataset"])
+    costs = {}
+    for name, paths in by_proxy.items():
+        proxies = [(p, d) for p in paths if absence_reason(p) is None
+                   for d in entries.get(str(p), [None])]
+        costs[name] = scoring_costs([p for p, _ in proxies], [d for _, d in proxies])
     first = next(iter(by_proxy), "")
     present = [p for p in run_metrics if absence_reason(p) is None]
     rows = []
@@ -170,7 +191,7 @@ def build_summary(run_metrics: list[str | Path], proxy_metrics: list | dict,
         metrics = _read_json(path)
         proxy = method_proxies.get(metrics["method"], first)
         row = run_row(metrics, costs.get(proxy, {}), str(Path(path).parent),
-                      (n_test or {}).get(metrics["dataset"]))
+                      (n_test or {}).get(metrics["dataset"]), detection)
         if len(by_proxy) > 1:
             row["proxy"] = proxy if metrics.get("score") else ""
         rows.append(row)
@@ -196,10 +217,10 @@ def write_summary(run_metrics, proxy_metrics, out: str | Path, *, missing_out=No
                   allow_missing: bool = False, expected: list[dict] | None = None,
                   n_test: dict[str, int] | None = None,
                   method_proxies: dict[str, str] | None = None,
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  detection: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv (and missing.csv, default: next to it); return both frames."""
     summary, missing = build_summary(run_metrics, proxy_metrics, allow_missing, expected,
-                                     n_test, method_proxies)
+                                     n_test, method_proxies, detection)
     missing_out = missing_out or missing_beside(out)
     write_text(missing_out, missing.to_csv(index=False))
     write_text(out, summary.to_csv(index=False, float_format="%.6g"))

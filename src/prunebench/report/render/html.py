@@ -118,7 +118,8 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
     plan = ExperimentPlan(config)
     produced = plan.produced_scores(DEFAULT_PROXY)
     if score_paths is None:  # the mean score files the workflow builds for this experiment
-        score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"] for s in produced}
+        score_paths = {(d, s): plan.score_file(d, s) for d in config["datasets"]
+                       for s in dict.fromkeys([*produced, *plan.detection_scores(d)])}
     scores = read_scores(score_paths)
     proxy_scores = _proxy_scores(plan) if len(plan.proxy_names()) >= 2 else {}
     runs = configured(config)

@@ -41,6 +41,7 @@ class Configured:
     scores: tuple[str, ...]  # the default proxy's score files the methods need
     has_references: bool  # the experiment lists published numbers for the dataset
     proxies: tuple[str, ...] = ()  # the proxies the methods score with (plan.proxy_names)
+    label_noise: dict | None = None  # the dataset's label_noise settings, when it has them
 
 
 def configured(config: dict) -> dict[str, Configured]:
@@ -50,7 +51,8 @@ def configured(config: dict) -> dict[str, Configured]:
     scores = tuple(plan.produced_scores(DEFAULT_PROXY))
     proxies = tuple(plan.proxy_names())
     references = {ref["dataset"] for ref in config.get("reference_results") or []}
-    return {dataset: Configured(dynamic, crest, scores, dataset in references, proxies)
+    return {dataset: Configured(dynamic, crest, scores, dataset in references, proxies,
+                                plan.label_noise(dataset))
             for dataset in config["datasets"]}
 
 
@@ -83,6 +85,10 @@ def two_proxies(run: Configured) -> bool:
 
 def has_references(run: Configured) -> bool:
     return run.has_references
+
+
+def has_label_noise(run: Configured) -> bool:
+    return run.label_noise is not None
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,10 @@ OUTPUTS = (
            "score_agreement_table", two_proxies),
     Output("table", "score_transfer", "score transfer: the target on each proxy's subset",
            "score_transfer_table", two_proxies),
+    Output("table", "label_noise_detection", "flipped labels found by each score",
+           "label_noise_detection_table", has_label_noise),
+    Output("table", "label_noise_kept", "flipped labels kept by each method",
+           "label_noise_kept_table", has_label_noise),
     # whole-experiment tables to paste into a paper, under the report's tables/
     Output("export", "summary.tex", "LaTeX tables (booktabs)", "summary_tex"),
     Output("export", "summary.md", "Markdown tables", "summary_md"),

@@ -149,6 +149,18 @@ def reference_table(section: DatasetSection) -> str:
                           ignore_index=True))
 
 
+def label_noise_detection_table(section: DatasetSection) -> str:
+    if section.noise.detection.empty:
+        return _note("no score file exists for this dataset, or no label is flipped")
+    return _csv(section.noise.detection)
+
+
+def label_noise_kept_table(section: DatasetSection) -> str:
+    if section.noise.kept.empty:
+        return _note(f"no finished run for {section.name}")
+    return _csv(section.noise.kept)
+
+
 # exports: every dataset's method table in one file
 def _method_tables(sections: list[DatasetSection]) -> list[tuple[str, str, pd.DataFrame]]:
     return [(s.name, s.model, s.table) for s in sections]

@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ...methods import method_entry
+from ...paths import LABEL_NOISE_FILES
 from ...proxies import method_proxy
 from ..analysis.answer import Analysis, analyse
 from ..analysis.crest import crest_run_table, crest_selections, dataset_baseline
+from ..analysis.label_noise import detection_table, kept_table, noise_headline
 from ..analysis.leaderboard import Row
 from ..analysis.score_stats import absent_scores, score_stats, spearman_matrix
 from ..analysis.selections import dynamic_selections, selection_run_table
@@ -23,6 +25,7 @@ from ..analysis.tables import method_order, method_table
 from ..analysis.time_to_accuracy import Target
 from ..analysis.transfer import score_agreement, transfer_runs
 from ..read.curves import mean_curves
+from ..read.label_noise import read_noise_mask
 from ..read.selection_log import read_labels
 from . import producers
 from .layout import Configured, Output, dataset_outputs, two_proxies, two_scores
@@ -79,6 +82,19 @@ class AnalysisShown:
 
 
 @dataclass
+class NoiseShown:
+    """A dataset with label noise: each score's detection of the flipped labels, each method's
+    noisy share beside its accuracy, and the headline sentence."""
+
+    settings: dict = field(default_factory=dict)  # rate, kind, seed
+    says: str = ""
+    detection: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kept: pd.DataFrame = field(default_factory=pd.DataFrame)
+    detection_rows: list[dict] = field(default_factory=list)
+    kept_rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
 class DatasetSection:
     """One dataset's part of the report: what the template shows of it, then the data its
     declared outputs' producers draw and write."""
@@ -116,6 +132,7 @@ class DatasetSection:
     transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement_rows: list[dict] = field(default_factory=list)
     transfer_rows: list[dict] = field(default_factory=list)
+    noise: NoiseShown | None = None  # a dataset with label noise
 
 
 def _selection_part(section: DatasetSection, methods: tuple[str, ...], data_dir) -> None:
@@ -174,6 +191,22 @@ def _transfer_part(section: DatasetSection, run: Configured, config: dict,
     section.transfer_rows = formatted_records(section.transfer)
 
 
+def _noise_part(section: DatasetSection, run: Configured, data_dir, methods: list[str]) -> None:
+    """Detection of the flipped labels by every score, and the noise each method kept."""
+    if run.label_noise is None:
+        return
+    mask = read_noise_mask(f"{data_dir}/{LABEL_NOISE_FILES[1]}") if data_dir else None
+    detection = detection_table(section.scores, mask) if mask is not None else pd.DataFrame()
+    kept = kept_table(section.runs, methods)
+    section.noise = NoiseShown(
+        settings=run.label_noise, detection=detection, kept=kept,
+        says=noise_headline(section.name, run.label_noise["rate"], detection, kept)
+        if mask is not None else "The prepared folder's mask of flipped labels is absent.",
+        detection_rows=formatted_records(detection), kept_rows=formatted_records(kept))
+    # the dataset's headline says it too, after the leaderboard's sentences
+    section.analysis.says = [*section.analysis.says, section.noise.says]
+
+
 def _drawing_rank(output: Output) -> int:
     return DRAWING_ORDER.index(output.name) if output.kind == "figure" else len(DRAWING_ORDER)
 
@@ -206,5 +239,6 @@ def dataset_section(name: str, model: str, summary: pd.DataFrame,
     _crest_part(section, run.crest)
     _score_part(section, run)
     _transfer_part(section, run, config, proxy_scores or {})
+    _noise_part(section, run, data_dir, list(config.get("methods") or []))
     _produce(section, run)
     return section
