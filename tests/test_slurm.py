@@ -172,3 +172,87 @@ def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_
     whole = json.loads((reference / RESUME_RUN / "metrics.json").read_text())
     for key in ("test_acc", "test_loss", "train_loss", "steps", "examples_seen"):
         assert resumed[key] == whole[key], key
+
+
+SIZES_CONFIG = {
+    **CONFIG, "experiment": "sizes", "methods": ["random"], "fractions": [0.1],
+    "datasets": {"mnist1d": {
+        "model": "mnist1d_cnn", "epochs": 30, "batch_size": 128, "lr": 0.05,
+        "options": {"train_size": 20000, "test_size": 500},
+    }},
+}
+
+
+def time_limits(cluster, output: str, workdir: Path) -> list[tuple[str, int, str]]:
+    """(job folder under slurm_logs, sbatch -t in minutes, final state) per submitted job, in
+    submission order."""
+    queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%l|%T"],
+                           capture_output=True, text=True, env=cluster.env, check=True)
+    seen = {}
+    for line in queue.stdout.split():
+        job_id, limit, state = line.split("|")
+        parts = [int(p) for p in limit.replace("-", ":").split(":")]
+        seen[job_id] = ({2: parts[0], 3: parts[0] * 60 + parts[1]}[len(parts)], state)
+    out = []
+    for job_id, log in re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output):
+        folder = str(Path(log).relative_to(workdir / ".snakemake" / "slurm_logs").parent)
+        out.append((folder, *seen[job_id]))
+    return out
+
+
+def run_planned(cluster, workdir: Path, config: dict) -> tuple[Path, dict]:
+    """`prunebench plan` (calibrates on this machine), then the workflow on Slurm with the
+    profile's runtime from the plan (no runtime given on the command line for train)."""
+    configfile = workdir / f"{config['experiment']}.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    bindir = Path(sys.executable).parent
+    env = {**cluster.env, "PATH": f"{bindir}{os.pathsep}{cluster.env['PATH']}"}
+    plan = subprocess.run([sys.executable, "-m", "prunebench.cli", "plan", str(configfile),
+                           "--device", "cpu",
+                           "--schema", str(ROOT / "workflow" / "schemas" / "config.schema.yaml")],
+                          cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    print(plan.stdout)
+    return configfile, env
+
+
+def test_time_limits_come_from_the_plan_and_grow_on_retry(cluster, tmp_path):
+    # two training jobs of different size: full (30 epochs of 20,000) and random at f = 0.1
+    workdir = tmp_path / "sizes"
+    workdir.mkdir()
+    configfile, env = run_planned(cluster, workdir, SIZES_CONFIG)
+    predicted = pd.read_csv(workdir / "results" / "sizes" / "plan.csv").set_index("job")
+    command = slurm_snakemake(cluster, workdir, configfile)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
+    limits = {folder: minutes for folder, minutes, _ in time_limits(cluster, done.stderr,
+                                                                    workdir)
+              if folder.startswith("rule_train/")}
+    full = next(m for f, m in limits.items() if "full" in f)
+    small = next(m for f, m in limits.items() if "random" in f)
+    assert full > small, limits
+    assert full * 60 >= predicted.loc["mnist1d/full/f1/seed0", "predicted_s"]
+    assert small * 60 >= predicted.loc["mnist1d/random/f0.1/seed0", "predicted_s"]
+
+    # a prediction far too short (a calibration that claims 100x this machine's speed, as one
+    # measured on a faster machine would): the full job passes its limit, Slurm stops it, and
+    # Snakemake resubmits it with a longer one until it fits
+    workdir = tmp_path / "retry"
+    workdir.mkdir()
+    config = {**SIZES_CONFIG, "experiment": "retry", "methods": ["full"]}
+    config["datasets"] = {"mnist1d": {**SIZES_CONFIG["datasets"]["mnist1d"], "epochs": 60}}
+    configfile, env = run_planned(cluster, workdir, config)
+    for path in (workdir / "results" / "calibration").rglob("cpu.json"):
+        rate = json.loads(path.read_text())
+        rate.update(train_per_s=rate["train_per_s"] * 100, eval_per_s=rate["eval_per_s"] * 100)
+        path.write_text(json.dumps(rate))
+    command = slurm_snakemake(cluster, workdir, configfile)
+    command[command.index("--retries") + 1] = "2"
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
+    assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
+    attempts = [(m, state) for f, m, state in time_limits(cluster, done.stderr, workdir)
+                if f.startswith("rule_train/")]
+    print(f"train attempts (sbatch -t minutes, state): {attempts}")
+    assert len(attempts) >= 2 and attempts[0][1] == "TIMEOUT", attempts
+    assert [m for m, _ in attempts] == sorted({m for m, _ in attempts}), attempts  # growing
+    assert attempts[-1][1] == "COMPLETED", attempts

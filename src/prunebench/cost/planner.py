@@ -78,13 +78,15 @@ def throughputs(plan: ExperimentPlan, device: str, threads: int, root: Path,
 
 
 def experiment_cost(config: dict, device: str, *, threads: int = 1, root: Path = Path("."),
-                    calibrator: Calibrator | None = None) -> ExperimentCost:
-    """The cost of a validated config on `device` (cpu or cuda)."""
+                    calibrator: Calibrator | None = None,
+                    finished: bool = True) -> ExperimentCost:
+    """The cost of a validated config on `device` (cpu or cuda); with `finished`, jobs without
+    model passes are priced at their rule's finished jobs' median seconds."""
     plan = ExperimentPlan(config)
     device = check_device(device)
     jobs, unknown = experiment_work(plan)
     rates = throughputs(plan, device, threads, root, calibrator)
-    small = finished_small_job_seconds(jobs, root, tuple(SMALL_JOB_SECONDS))
+    small = finished_small_job_seconds(jobs, root, tuple(SMALL_JOB_SECONDS)) if finished else {}
     variants = {m: base_method(m, config) for m in config["methods"]}
     return ExperimentCost(plan, device, jobs, predict(jobs, rates, small, variants), rates,
                           unknown)

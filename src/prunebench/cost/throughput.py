@@ -23,8 +23,8 @@ from .facts import DatasetFacts
 DEVICES = ("cpu", "cuda")
 CALIBRATION = f"{paths.RESULTS}/calibration/{{dataset}}/{{model}}/{{key}}/{{device}}.json"
 # seconds of a job without model passes, when no finished job of its rule says otherwise
-SMALL_JOB_SECONDS = {"prepare_dataset": 10.0, "mean_scores": 1.0, "select_subset": 1.0,
-                     "aggregate": 3.0, "report": 15.0}
+SMALL_JOB_SECONDS = {"prepare_dataset": 5.0, "mean_scores": 1.0, "select_subset": 1.0,
+                     "aggregate": 2.0, "report": 15.0}
 
 
 @dataclass(frozen=True)
