@@ -112,3 +112,21 @@ def test_predicted_counts_equal_recorded_and_time_error_per_rule(finished_tiny):
     assert len(table) == len(cost.jobs) == 82 and table.actual_s.notna().all()
     assert math.isclose(table.predicted_s.sum(), sum(p.seconds for p in cost.predictions),
                         rel_tol=1e-3)
+
+
+def test_report_prediction_error_per_rule_by_hand():
+    from prunebench.report.analysis.prediction import prediction_error_rows
+    from prunebench.report.read.plan_csv import with_run_actuals
+
+    plan = pd.DataFrame({
+        "rule": ["train", "train", "train_proxy"], "device": ["cpu"] * 3,
+        "job": ["d/full/f1/seed0", "d/random/f0.5/seed0", "d-1/m/seed0"],
+        "predicted_s": [10.0, 6.0, 4.0], "actual_s": [None, None, 2.0],
+        "throughput": ["x"] * 3})
+    summary = pd.DataFrame({"dataset": ["d", "d"], "method": ["full", "random"],
+                            "fraction": [1.0, 0.5], "seed": [0, 0], "wall_time_s": [8.0, 4.0]})
+    rows = {r["rule"]: r for r in prediction_error_rows(with_run_actuals(plan, summary))}
+    # train: |10-8|/8 = 25%, |6-4|/4 = 50%, median 37.5% -> "38%"; proxy |4-2|/2 = 100%
+    assert rows["train"]["median_error"] == "38%" and rows["train"]["actual_s"] == 12.0
+    assert rows["train_proxy"]["median_error"] == "100%" and rows["train_proxy"]["ran"] == 1
+    assert prediction_error_rows(None) == []

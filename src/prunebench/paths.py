@@ -35,7 +35,8 @@ MISSING_NAME = "missing.csv"  # beside the summary it goes with
 MISSING = f"{EXPERIMENT}/{MISSING_NAME}"
 REPORT = f"{EXPERIMENT}/report"
 # `prunebench plan`: each job's predicted seconds (and actual, once it ran); the report reads it
-PLAN_FILE = f"{EXPERIMENT}/plan.csv"
+PLAN_NAME = "plan.csv"  # beside the summary
+PLAN_FILE = f"{EXPERIMENT}/{PLAN_NAME}"
 
 # Each job's log and Snakemake benchmark (its wall time as Snakemake measured it). Jobs of the
 # shared stores (prepared data, proxies, mean scores) log outside any experiment.

@@ -7,6 +7,7 @@ the values, so no data needs preparing. The only module of `prunebench.cost` tha
 from __future__ import annotations
 
 import time
+from itertools import islice
 
 import numpy as np
 import torch
@@ -26,6 +27,8 @@ from .facts import DatasetFacts
 from .throughput import Throughput
 
 WARMUP_STEPS = 3  # not timed: first-call allocations, cuDNN's autotuning
+MIN_STEPS = 5  # timed steps at least; more up to `steps` while inside TIME_BOX_S
+TIME_BOX_S = 10.0  # seconds a measurement may take (a ResNet-18 step is ~3 s on one CPU core)
 GRADIENT_EXAMPLES = 256  # GraNd's per-example gradients timed over (at most) this many
 
 
@@ -80,8 +83,9 @@ def _step_function(data: TensorData, model, optimizer, generator, settings: Trai
 
 def calibrate(facts: DatasetFacts, settings: TrainSettings, device_name: str, threads: int,
               steps: int = 40, gradients: bool = True) -> Throughput:
-    """Time `steps` training steps, evaluation over a few batches and (with `gradients`)
-    GraNd's per-example gradients; a job's set-up is timed from data to the first step's end."""
+    """Time up to `steps` training steps (at least MIN_STEPS, then while inside TIME_BOX_S),
+    evaluation over a few batches and (with `gradients`) GraNd's per-example gradients; a job's
+    set-up is timed from data to the first step's end."""
     device = resolve_device(device_name)
     set_up_compute(device, threads)
     batch, eval_batch = settings.batch_size, settings.eval_batch_size
@@ -100,23 +104,28 @@ def calibrate(facts: DatasetFacts, settings: TrainSettings, device_name: str, th
         overhead = time.perf_counter() - started
     for _ in range(WARMUP_STEPS - 1):
         train_step()
+    timed = 0
     with timers.phase("training"):
-        for _ in range(steps):
+        started = time.perf_counter()
+        while timed < steps and (timed < MIN_STEPS or time.perf_counter() - started < TIME_BOX_S):
             train_step()
-    evaluate(model, data.eval_batches("test", eval_batch), device)  # warm-up
+            timed += 1
+    evaluate(model, islice(data.eval_batches("test", eval_batch), 1), device)  # warm-up
     with timers.phase("evaluation"):
-        for _ in range(2):
-            evaluate(model, data.eval_batches("test", eval_batch), device)
+        evaluate(model, data.eval_batches("test", eval_batch), device)
     gradients_per_s = 0.0
     if gradients:
-        sample = torch.arange(min(n, GRADIENT_EXAMPLES), device=device)
-        grand_scores(model, data.eval_batches("train", eval_batch, sample[:8]))  # warm-up
+        with timers.phase("gradients-warm-up"):
+            grand_scores(model, data.eval_batches("train", eval_batch, torch.arange(8)))
+        # as many as fit the time box at the warm-up's speed, at least 8
+        fit = int(8 * TIME_BOX_S / max(timers.seconds["gradients-warm-up"], 1e-6))
+        sample = torch.arange(max(8, min(n, GRADIENT_EXAMPLES, fit)), device=device)
         with timers.phase("gradients"):
             grand_scores(model, data.eval_batches("train", eval_batch, sample))
         gradients_per_s = len(sample) / timers.seconds["gradients"]
-    return Throughput(train_per_s=round(steps * batch / timers.seconds["training"], 1),
-                      eval_per_s=round(2 * n / timers.seconds["evaluation"], 1),
+    return Throughput(train_per_s=round(timed * batch / timers.seconds["training"], 1),
+                      eval_per_s=round(n / timers.seconds["evaluation"], 1),
                       gradients_per_s=round(gradients_per_s, 2),
                       job_overhead_s=round(overhead, 3), hardware=hardware_name(device),
-                      source=f"calibration: {steps} steps on {device.type}, {threads} thread(s)",
+                      source=f"calibration: {timed} steps on {device.type}, {threads} thread(s)",
                       peak_memory_mb=peak_gpu_memory_mb(device))
