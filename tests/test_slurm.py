@@ -221,7 +221,8 @@ def test_time_limits_come_from_the_plan_and_grow_on_retry(cluster, tmp_path):
     workdir = tmp_path / "sizes"
     workdir.mkdir()
     configfile, env = run_planned(cluster, workdir, SIZES_CONFIG)
-    predicted = pd.read_csv(workdir / "results" / "sizes" / "plan.csv").set_index("job")
+    plan = pd.read_csv(workdir / "results" / "sizes" / "plan.csv")
+    predicted = plan[plan.rule == "train"].set_index("job")
     command = slurm_snakemake(cluster, workdir, configfile)
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
@@ -252,6 +253,7 @@ def test_time_limits_come_from_the_plan_and_grow_on_retry(cluster, tmp_path):
     assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
     attempts = [(m, state) for f, m, state in time_limits(cluster, done.stderr, workdir)
                 if f.startswith("rule_train/")]
+    print(f"train time limits (minutes): {limits}")
     print(f"train attempts (sbatch -t minutes, state): {attempts}")
     assert len(attempts) >= 2 and attempts[0][1] == "TIMEOUT", attempts
     assert [m for m, _ in attempts] == sorted({m for m, _ in attempts}), attempts  # growing

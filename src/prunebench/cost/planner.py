@@ -70,9 +70,14 @@ def throughputs(plan: ExperimentPlan, device: str, threads: int, root: Path,
         if rate is None and device == "cuda":
             rate = H100.get(key)
         if rate is None and calibrator is not None:
-            rate = calibrator(facts, settings, device, threads,
-                              gradients=gradients and plan.needs_proxy())
-            write_text(path, rate.to_json())
+            try:
+                rate = calibrator(facts, settings, device, threads,
+                                  gradients=gradients and plan.needs_proxy())
+            except UserError:  # e.g. --device cuda where no GPU is visible: leave it unpriced
+                if device == "cpu":
+                    raise
+            else:
+                write_text(path, rate.to_json())
         rates[key] = rate
     return rates
 

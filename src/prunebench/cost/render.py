@@ -6,6 +6,8 @@ from __future__ import annotations
 from .planner import ExperimentCost
 from .predict import largest, rule_totals
 
+MODEL_RULES = ("train", "train_proxy")  # the jobs that take a GPU (the profiles' `gpu: 1`)
+
 
 def duration(seconds: float) -> str:
     if seconds < 90:
@@ -31,8 +33,9 @@ def plan_text(cost: ExperimentCost, config_name: str) -> str:
                      f"{'; '.join(notes)}".rstrip())
     seconds = sum(t.seconds for t in totals)
     jobs = sum(t.jobs for t in totals)
+    model_hours = sum(t.seconds for t in totals if t.rule in MODEL_RULES) / 3600
     lines.append(f"  {'total':<16}{jobs:>6}  {duration(seconds):>12}  "
-                 f"= {seconds / 3600:.2f} {unit}")
+                 f"({model_hours:.2f} {unit} in training and proxy jobs)")
     lines.append("  largest jobs:")
     lines += [f"    {duration(p.seconds):>9}  {p.job.rule} {p.job.name}"
               for p in largest(cost.predictions)]
