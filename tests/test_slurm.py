@@ -177,10 +177,11 @@ def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_
 SIZES_CONFIG = {
     **CONFIG, "experiment": "sizes", "methods": ["random"], "fractions": [0.1],
     "datasets": {"mnist1d": {
-        "model": "mnist1d_cnn", "epochs": 30, "batch_size": 128, "lr": 0.05,
+        "model": "mnist1d_cnn", "epochs": 1, "batch_size": 128, "lr": 0.05,
         "options": {"train_size": 20000, "test_size": 500},
     }},
 }
+TARGET_S = 200  # the `full` jobs' training time, sized from this machine's calibration
 
 
 def time_limits(cluster, output: str, workdir: Path) -> list[tuple[str, int, str]]:
@@ -200,13 +201,11 @@ def time_limits(cluster, output: str, workdir: Path) -> list[tuple[str, int, str
     return out
 
 
-def run_planned(cluster, workdir: Path, config: dict) -> tuple[Path, dict]:
-    """`prunebench plan` (calibrates on this machine), then the workflow on Slurm with the
-    profile's runtime from the plan (no runtime given on the command line for train)."""
+def planned(cluster, workdir: Path, config: dict) -> tuple[Path, dict]:
+    """`prunebench plan` in `workdir` (calibrating on this machine the first time)."""
     configfile = workdir / f"{config['experiment']}.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    bindir = Path(sys.executable).parent
-    env = {**cluster.env, "PATH": f"{bindir}{os.pathsep}{cluster.env['PATH']}"}
+    env = {**cluster.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}"}
     plan = subprocess.run([sys.executable, "-m", "prunebench.cli", "plan", str(configfile),
                            "--device", "cpu",
                            "--schema", str(ROOT / "workflow" / "schemas" / "config.schema.yaml")],
@@ -216,45 +215,55 @@ def run_planned(cluster, workdir: Path, config: dict) -> tuple[Path, dict]:
     return configfile, env
 
 
+def calibrations(workdir: Path) -> list[Path]:
+    return sorted((workdir / "results" / "calibration").rglob("cpu.json"))
+
+
+def sized(config: dict, experiment: str, methods: list[str], epochs: int) -> dict:
+    data = {**config["datasets"]["mnist1d"], "epochs": epochs}
+    return {**config, "experiment": experiment, "methods": methods, "datasets": {"mnist1d": data}}
+
+
 def test_time_limits_come_from_the_plan_and_grow_on_retry(cluster, tmp_path):
-    # two training jobs of different size: full (30 epochs of 20,000) and random at f = 0.1
-    workdir = tmp_path / "sizes"
+    workdir = tmp_path / "work"
     workdir.mkdir()
-    configfile, env = run_planned(cluster, workdir, SIZES_CONFIG)
+    planned(cluster, workdir, SIZES_CONFIG)  # calibrates
+    rate = json.loads(calibrations(workdir)[0].read_text())["train_per_s"]
+    epochs = max(2, round(TARGET_S * rate / 20000))
+
+    # two training jobs of different size: full (~TARGET_S) and random at f = 0.1
+    config = sized(SIZES_CONFIG, "sizes", ["random"], epochs)
+    configfile, env = planned(cluster, workdir, config)
     plan = pd.read_csv(workdir / "results" / "sizes" / "plan.csv")
-    predicted = plan[plan.rule == "train"].set_index("job")
-    command = slurm_snakemake(cluster, workdir, configfile)
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    predicted = plan[plan.rule == "train"].set_index("job").predicted_s
+    done = subprocess.run(slurm_snakemake(cluster, workdir, configfile), capture_output=True,
+                          text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
     limits = {folder: minutes for folder, minutes, _ in time_limits(cluster, done.stderr,
                                                                     workdir)
               if folder.startswith("rule_train/")}
+    print(f"{epochs} epochs; predicted s {predicted.to_dict()}; sbatch -t minutes {limits}")
     full = next(m for f, m in limits.items() if "full" in f)
     small = next(m for f, m in limits.items() if "random" in f)
     assert full > small, limits
-    assert full * 60 >= predicted.loc["mnist1d/full/f1/seed0", "predicted_s"]
-    assert small * 60 >= predicted.loc["mnist1d/random/f0.1/seed0", "predicted_s"]
+    assert full * 60 >= predicted["mnist1d/full/f1/seed0"]
+    assert small * 60 >= predicted["mnist1d/random/f0.1/seed0"]
 
     # a prediction far too short (a calibration that claims 100x this machine's speed, as one
     # measured on a faster machine would): the full job passes its limit, Slurm stops it, and
     # Snakemake resubmits it with a longer one until it fits
-    workdir = tmp_path / "retry"
-    workdir.mkdir()
-    config = {**SIZES_CONFIG, "experiment": "retry", "methods": ["full"]}
-    config["datasets"] = {"mnist1d": {**SIZES_CONFIG["datasets"]["mnist1d"], "epochs": 60}}
-    configfile, env = run_planned(cluster, workdir, config)
-    for path in (workdir / "results" / "calibration").rglob("cpu.json"):
+    for path in calibrations(workdir):
         rate = json.loads(path.read_text())
         rate.update(train_per_s=rate["train_per_s"] * 100, eval_per_s=rate["eval_per_s"] * 100)
         path.write_text(json.dumps(rate))
+    configfile, env = planned(cluster, workdir, sized(SIZES_CONFIG, "retry", ["full"], epochs))
     command = slurm_snakemake(cluster, workdir, configfile)
     command[command.index("--retries") + 1] = "2"
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1500)
     assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
     attempts = [(m, state) for f, m, state in time_limits(cluster, done.stderr, workdir)
                 if f.startswith("rule_train/")]
-    print(f"train time limits (minutes): {limits}")
-    print(f"train attempts (sbatch -t minutes, state): {attempts}")
+    print(f"retried job (sbatch -t minutes, state): {attempts}")
     assert len(attempts) >= 2 and attempts[0][1] == "TIMEOUT", attempts
     assert [m for m, _ in attempts] == sorted({m for m, _ in attempts}), attempts  # growing
     assert attempts[-1][1] == "COMPLETED", attempts

@@ -18,7 +18,9 @@ from .facts import DatasetFacts
 
 SAFETY = 2.0  # the first attempt asks for twice the prediction
 GROWTH = 2.0  # each retry doubles the limit again
-STARTUP_S = 30.0  # a fresh process on a node: Python, torch, the data read from disk
+# a job on a node starts Snakemake's job step, Python and torch and reads its data: 46 s for a
+# seconds-long job on the loaded 2-core test cluster, so no job asks for less than 2 minutes
+STARTUP_S = 60.0
 FALLBACK_MINUTES = {"train": 240, "train_proxy": 120}
 BASE_MB = 2_000  # the Python process with torch loaded (and a CUDA context)
 HELD_COPIES = 3  # the data in memory: the memory-mapped file, its tensor, a batch's copies
