@@ -130,3 +130,24 @@ def test_report_prediction_error_per_rule_by_hand():
     assert rows["train"]["median_error"] == "38%" and rows["train"]["actual_s"] == 12.0
     assert rows["train_proxy"]["median_error"] == "100%" and rows["train_proxy"]["ran"] == 1
     assert prediction_error_rows(None) == []
+
+
+def test_workflow_resources_follow_the_cached_prediction(finished_tiny):
+    # after the calibration the test above cached in the finished folder
+    from prunebench.cost.jobcosts import JobCosts
+
+    config = validated(TINY)
+    costs = JobCosts(config, root=finished_tiny)
+    wildcards = {"dataset": "mnist1d", "method": "full", "fraction": "1", "seed": "0"}
+    predicted = costs.predicted_seconds("train", wildcards)
+    assert predicted is not None and predicted > 0
+    assert costs.runtime("train", wildcards, 1) == runtime_minutes(predicted, 1, "train")
+    assert costs.runtime("train", wildcards, 2) > costs.runtime("train", wildcards, 1)
+    plan = costs.costs["cpu"].plan
+    proxy = {"data": plan.data_key("digits"), "model": "digits_cnn",
+             "proxy": plan.proxy_key("digits"), "seed": "1"}
+    assert costs.predicted_seconds("train_proxy", proxy) is not None
+    assert costs.mem_mb("train_proxy", proxy, 2) > costs.mem_mb("train_proxy", proxy, 1)
+    # nothing cached: the rule's fallback, not a calibration
+    fresh = JobCosts(config, root=finished_tiny / "nowhere")
+    assert fresh.runtime("train", wildcards, 1) == FALLBACK_MINUTES["train"]

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from .. import paths
-from ..methods import method_entry, method_options
+from ..methods import base_method, method_entry, method_options
 from ..paths import fraction_label
 from ..plan import ExperimentPlan, Run
 from ..train.budget import budget_size, plan_steps
@@ -107,7 +107,7 @@ def train_work(plan: ExperimentPlan, run: Run, facts: DatasetFacts) -> JobWork:
                        n_used=used, batch_size=batch, epochs=epochs)
     work = dict(steps=steps.total_steps, eval_examples=epochs * facts.n_test)
     name = f"{run.dataset}/{run.method}/f{fraction_label(run.fraction)}/seed{run.seed}"
-    base = plan.config.get("variants", {}).get(run.method, {}).get("method", run.method)
+    base = base_method(run.method, plan.config)
     options = method_options(run.method, plan.config)
     if entry.kind != "dynamic":
         work["train_examples"] = pass_examples(used, batch, steps.total_steps)
