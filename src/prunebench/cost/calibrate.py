@@ -7,6 +7,7 @@ the values, so no data needs preparing. The only module of `prunebench.cost` tha
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from itertools import islice
 
 import numpy as np
@@ -22,7 +23,6 @@ from ..scores.grand import grand_scores
 from ..train.device import hardware_name, peak_gpu_memory_mb, resolve_device, set_up_compute
 from ..train.loop import autocast, evaluate, make_optimizer
 from ..train.setup import apply_speed
-from ..train.timers import PhaseTimers
 from .facts import DatasetFacts
 from .throughput import Throughput
 
@@ -30,6 +30,31 @@ WARMUP_STEPS = 3  # not timed: first-call allocations, cuDNN's autotuning
 MIN_STEPS = 5  # timed steps at least; more up to `steps` while inside TIME_BOX_S
 TIME_BOX_S = 10.0  # seconds a measurement may take (a ResNet-18 step is ~3 s on one CPU core)
 GRADIENT_EXAMPLES = 256  # GraNd's per-example gradients timed over (at most) this many
+
+
+class Stopwatches:
+    """Seconds per named measurement, on the clock that predicts a job's own time: on a CPU with
+    one thread the process's CPU time, so other work on a shared machine does not slow the
+    measurement (a job with its own core runs at that speed); else wall time, the device
+    synchronised at both ends."""
+
+    def __init__(self, device: torch.device, threads: int):
+        self.device = device
+        self.clock = time.process_time if device.type == "cpu" and threads == 1 \
+            else time.perf_counter
+        self.seconds: dict[str, float] = {}
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    @contextmanager
+    def measure(self, name: str):
+        self._sync()
+        start = self.clock()
+        yield
+        self._sync()
+        self.seconds[name] = self.seconds.get(name, 0.0) + self.clock() - start
 
 
 def synthetic_prepared(facts: DatasetFacts, n: int, seed: int = 0) -> Prepared:
@@ -85,47 +110,48 @@ def calibrate(facts: DatasetFacts, settings: TrainSettings, device_name: str, th
               steps: int = 40, gradients: bool = True) -> Throughput:
     """Time up to `steps` training steps (at least MIN_STEPS, then while inside TIME_BOX_S),
     evaluation over a few batches and (with `gradients`) GraNd's per-example gradients; a job's
-    set-up is timed from data to the first step's end."""
+    set-up is timed from data to the first step's end (`Stopwatches` says on which clock)."""
     device = resolve_device(device_name)
     set_up_compute(device, threads)
     batch, eval_batch = settings.batch_size, settings.eval_batch_size
     n = max(4 * batch, 2 * eval_batch)
     prepared = synthetic_prepared(facts, n)
-    timers = PhaseTimers(device)
+    timers = Stopwatches(device, threads)
     # the set-up twice, timing the second: a job's process (or the fork server's child) has
     # its libraries loaded and initialised already, which the first pass here does
     for _ in range(2):
-        started = time.perf_counter()
-        data, model, optimizer, generator = _set_up(prepared, settings, device)
-        train_step = _step_function(data, model, optimizer, generator, settings, n)
-        model.train()
-        with timers.phase("setup"):  # synchronised at its end
+        timers.seconds.pop("setup", None)
+        with timers.measure("setup"):
+            data, model, optimizer, generator = _set_up(prepared, settings, device)
+            train_step = _step_function(data, model, optimizer, generator, settings, n)
+            model.train()
             train_step()
-        overhead = time.perf_counter() - started
+    overhead = timers.seconds["setup"]
     for _ in range(WARMUP_STEPS - 1):
         train_step()
     timed = 0
-    with timers.phase("training"):
+    with timers.measure("training"):
         started = time.perf_counter()
         while timed < steps and (timed < MIN_STEPS or time.perf_counter() - started < TIME_BOX_S):
             train_step()
             timed += 1
     evaluate(model, islice(data.eval_batches("test", eval_batch), 1), device)  # warm-up
-    with timers.phase("evaluation"):
+    with timers.measure("evaluation"):
         evaluate(model, data.eval_batches("test", eval_batch), device)
     gradients_per_s = 0.0
     if gradients:
-        with timers.phase("gradients-warm-up"):
+        with timers.measure("gradients-warm-up"):
             grand_scores(model, data.eval_batches("train", eval_batch, torch.arange(8)))
         # as many as fit the time box at the warm-up's speed, at least 8
         fit = int(8 * TIME_BOX_S / max(timers.seconds["gradients-warm-up"], 1e-6))
         sample = torch.arange(max(8, min(n, GRADIENT_EXAMPLES, fit)), device=device)
-        with timers.phase("gradients"):
+        with timers.measure("gradients"):
             grand_scores(model, data.eval_batches("train", eval_batch, sample))
         gradients_per_s = len(sample) / timers.seconds["gradients"]
     return Throughput(train_per_s=round(timed * batch / timers.seconds["training"], 1),
                       eval_per_s=round(n / timers.seconds["evaluation"], 1),
                       gradients_per_s=round(gradients_per_s, 2),
                       job_overhead_s=round(overhead, 3), hardware=hardware_name(device),
-                      source=f"calibration: {timed} steps on {device.type}, {threads} thread(s)",
+                      source=f"calibration: {timed} steps on {device.type}, {threads} thread(s), "
+                      f"{'CPU' if timers.clock is time.process_time else 'wall'} time",
                       peak_memory_mb=peak_gpu_memory_mb(device))
