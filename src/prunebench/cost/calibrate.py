@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from itertools import islice
 
 import numpy as np
 import torch
@@ -29,6 +28,7 @@ from .throughput import Throughput
 WARMUP_STEPS = 3  # not timed: first-call allocations, cuDNN's autotuning
 MIN_STEPS = 5  # timed steps at least; more up to `steps` while inside TIME_BOX_S
 TIME_BOX_S = 10.0  # seconds a measurement may take (a ResNet-18 step is ~3 s on one CPU core)
+EVAL_EXAMPLES = 256  # examples evaluated (timed), in the recipe's evaluation batches
 GRADIENT_EXAMPLES = 256  # GraNd's per-example gradients timed over (at most) this many
 
 
@@ -135,9 +135,10 @@ def calibrate(facts: DatasetFacts, settings: TrainSettings, device_name: str, th
         while timed < steps and (timed < MIN_STEPS or time.perf_counter() - started < TIME_BOX_S):
             train_step()
             timed += 1
-    evaluate(model, islice(data.eval_batches("test", eval_batch), 1), device)  # warm-up
+    sample = torch.arange(min(n, EVAL_EXAMPLES), device=device)
+    evaluate(model, data.eval_batches("test", eval_batch, sample[:16]), device)  # warm-up
     with timers.measure("evaluation"):
-        evaluate(model, data.eval_batches("test", eval_batch), device)
+        evaluate(model, data.eval_batches("test", eval_batch, sample), device)
     gradients_per_s = 0.0
     if gradients:
         with timers.measure("gradients-warm-up"):
@@ -149,7 +150,7 @@ def calibrate(facts: DatasetFacts, settings: TrainSettings, device_name: str, th
             grand_scores(model, data.eval_batches("train", eval_batch, sample))
         gradients_per_s = len(sample) / timers.seconds["gradients"]
     return Throughput(train_per_s=round(timed * batch / timers.seconds["training"], 1),
-                      eval_per_s=round(n / timers.seconds["evaluation"], 1),
+                      eval_per_s=round(len(sample) / timers.seconds["evaluation"], 1),
                       gradients_per_s=round(gradients_per_s, 2),
                       job_overhead_s=round(overhead, 3), hardware=hardware_name(device),
                       source=f"calibration: {timed} steps on {device.type}, {threads} thread(s), "
