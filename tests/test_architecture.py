@@ -21,7 +21,8 @@ def test_workflow_and_report_side_never_load_torch():
     # the Snakefile imports these; the report stage must run where torch is absent
     for module in ("prunebench.config", "prunebench.methods", "prunebench.plan",
                    "prunebench.paths", "prunebench.server", "prunebench.report.read.aggregate",
-                   "prunebench.report.render.html", "prunebench.selection.static.run"):
+                   "prunebench.report.render.html", "prunebench.selection.static.run",
+                   "prunebench.cost.jobcosts", "prunebench.cost.render"):
         loaded = modules_after_import(module)
         assert "torch" not in loaded, module
         assert "wandb" not in loaded, module
@@ -49,8 +50,9 @@ FOUNDATION = {"__init__", "errors", "atomic", "options", "methods", "paths", "ha
               "train_sizes", "config", "plan", "implementations", "tracking",
               "logit_gradients", "jobspec", "ops", "jsonflags", "phases", "proxies",
               "math_mode", "label_noise"}
-# the commands that read a finished experiment (export, store) sit just below the CLI
-COMMANDS = {"export_scores", "store", "reuse_cli"}
+# the commands that read a finished experiment (export, store) or plan one (cost) sit just
+# below the CLI
+COMMANDS = {"export_scores", "store", "reuse_cli", "cost"}
 COMPOSITION_ROOTS = {"cli", "api"}
 LAYERS = [FOUNDATION, {"data"}, {"models"}, {"train"}, {"scores", "selection"}, COMMANDS,
           COMPOSITION_ROOTS]

@@ -172,3 +172,98 @@ def test_scancelled_job_is_retried_and_resumes_from_its_checkpoint(cluster, tmp_
     whole = json.loads((reference / RESUME_RUN / "metrics.json").read_text())
     for key in ("test_acc", "test_loss", "train_loss", "steps", "examples_seen"):
         assert resumed[key] == whole[key], key
+
+
+SIZES_CONFIG = {
+    **CONFIG, "experiment": "sizes", "methods": ["random"], "fractions": [0.1],
+    "datasets": {"mnist1d": {
+        "model": "mnist1d_cnn", "epochs": 1, "batch_size": 128, "lr": 0.05,
+        "options": {"train_size": 20000, "test_size": 500},
+    }},
+}
+TARGET_S = 200  # the `full` jobs' training time, sized from this machine's calibration
+
+
+def time_limits(cluster, output: str, workdir: Path) -> list[tuple[str, int, str]]:
+    """(job folder under slurm_logs, sbatch -t in minutes, final state) per submitted job, in
+    submission order."""
+    queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%l|%T"],
+                           capture_output=True, text=True, env=cluster.env, check=True)
+    seen = {}
+    for line in queue.stdout.split():
+        job_id, limit, state = line.split("|")
+        parts = [int(p) for p in limit.replace("-", ":").split(":")]
+        seen[job_id] = ({2: parts[0], 3: parts[0] * 60 + parts[1]}[len(parts)], state)
+    out = []
+    for job_id, log in re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output):
+        folder = str(Path(log).relative_to(workdir / ".snakemake" / "slurm_logs").parent)
+        out.append((folder, *seen[job_id]))
+    return out
+
+
+def planned(cluster, workdir: Path, config: dict) -> tuple[Path, dict]:
+    """`prunebench plan` in `workdir` (calibrating on this machine the first time)."""
+    configfile = workdir / f"{config['experiment']}.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    env = {**cluster.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}"}
+    plan = subprocess.run([sys.executable, "-m", "prunebench.cli", "plan", str(configfile),
+                           "--device", "cpu",
+                           "--schema", str(ROOT / "workflow" / "schemas" / "config.schema.yaml")],
+                          cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    print(plan.stdout)
+    return configfile, env
+
+
+def calibrations(workdir: Path) -> list[Path]:
+    return sorted((workdir / "results" / "calibration").rglob("cpu.json"))
+
+
+def sized(config: dict, experiment: str, methods: list[str], epochs: int) -> dict:
+    data = {**config["datasets"]["mnist1d"], "epochs": epochs}
+    return {**config, "experiment": experiment, "methods": methods, "datasets": {"mnist1d": data}}
+
+
+def test_time_limits_come_from_the_plan_and_grow_on_retry(cluster, tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    planned(cluster, workdir, SIZES_CONFIG)  # calibrates
+    rate = json.loads(calibrations(workdir)[0].read_text())["train_per_s"]
+    epochs = max(2, round(TARGET_S * rate / 20000))
+
+    # two training jobs of different size: full (~TARGET_S) and random at f = 0.1
+    config = sized(SIZES_CONFIG, "sizes", ["random"], epochs)
+    configfile, env = planned(cluster, workdir, config)
+    plan = pd.read_csv(workdir / "results" / "sizes" / "plan.csv")
+    predicted = plan[plan.rule == "train"].set_index("job").predicted_s
+    done = subprocess.run(slurm_snakemake(cluster, workdir, configfile), capture_output=True,
+                          text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
+    limits = {folder: minutes for folder, minutes, _ in time_limits(cluster, done.stderr,
+                                                                    workdir)
+              if folder.startswith("rule_train/")}
+    print(f"{epochs} epochs; predicted s {predicted.to_dict()}; sbatch -t minutes {limits}")
+    full = next(m for f, m in limits.items() if "full" in f)
+    small = next(m for f, m in limits.items() if "random" in f)
+    assert full > small, limits
+    assert full * 60 >= predicted["mnist1d/full/f1/seed0"]
+    assert small * 60 >= predicted["mnist1d/random/f0.1/seed0"]
+
+    # a prediction far too short (a calibration that claims 100x this machine's speed, as one
+    # measured on a faster machine would): the full job passes its limit, Slurm stops it, and
+    # Snakemake resubmits it with a longer one until it fits
+    for path in calibrations(workdir):
+        rate = json.loads(path.read_text())
+        rate.update(train_per_s=rate["train_per_s"] * 100, eval_per_s=rate["eval_per_s"] * 100)
+        path.write_text(json.dumps(rate))
+    configfile, env = planned(cluster, workdir, sized(SIZES_CONFIG, "retry", ["full"], epochs))
+    command = slurm_snakemake(cluster, workdir, configfile)
+    command[command.index("--retries") + 1] = "2"
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1500)
+    assert done.returncode == 0, done.stderr[-6000:] + "\n" + cluster.logs()
+    attempts = [(m, state) for f, m, state in time_limits(cluster, done.stderr, workdir)
+                if f.startswith("rule_train/")]
+    print(f"retried job (sbatch -t minutes, state): {attempts}")
+    assert len(attempts) >= 2 and attempts[0][1] == "TIMEOUT", attempts
+    assert [m for m, _ in attempts] == sorted({m for m, _ in attempts}), attempts  # growing
+    assert attempts[-1][1] == "COMPLETED", attempts

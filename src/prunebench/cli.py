@@ -1,6 +1,7 @@
-"""prunebench commands, one per workflow rule: prepare, proxy, proxy-score, mean-scores, ...
+"""prunebench commands, one per workflow rule, and plan: prepare, proxy, proxy-score, ...
 
-check-config | prepare | proxy | proxy-score | mean-scores | select | train | aggregate | report.
+check-config | plan | prepare | proxy | proxy-score | mean-scores | select | train | aggregate |
+report.
 
 Every Snakemake rule calls one of these. A mistake the user can fix ends in one line on
 stderr and exit status 1, never a traceback. Heavy imports (torch) happen inside commands,
@@ -160,6 +161,24 @@ def cmd_check_config(args) -> None:
     print(f"{args.config}: valid; experiment '{config['experiment']}', {runs} training runs")
 
 
+def cmd_plan(args) -> None:
+    from .config import read_config_file
+    from .cost.planner import experiment_cost, write_plan_csv
+    from .cost.render import plan_text
+
+    def calibrator(*a, **kw):
+        from .cost.calibrate import calibrate
+
+        return calibrate(*a, steps=args.calibration_steps, **kw)
+
+    config = read_config_file(args.config, args.schema)
+    cost = experiment_cost(config, args.device, threads=args.threads, root=Path("."),
+                           calibrator=None if args.no_calibrate else calibrator)
+    print(plan_text(cost, args.config))
+    if not args.no_write:
+        print(f"  per job: {write_plan_csv(cost, Path('.'))}")
+
+
 def cmd_schema(args) -> None:
     from .implementations import OPTIONS_SCHEMA_FILE, render_options_schema
 
@@ -193,6 +212,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config file, e.g. config.yaml")
     p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("plan", help="jobs and predicted time per rule before anything runs "
+                       "(calibrates, a few dozen steps, where no measured throughput is cached)")
+    p.add_argument("config", help="YAML config file, e.g. config.yaml")
+    p.add_argument("--device", default="cpu", help="cpu (this machine, calibrated here) or "
+                   "cuda (a visible GPU's calibration, else the H100 table of "
+                   "docs/performance.md)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads per job (the local profile's: 1)")
+    p.add_argument("--calibration-steps", type=int, default=40)
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="price only what is already measured; count the rest")
+    p.add_argument("--no-write", action="store_true",
+                   help="do not write results/<experiment>/plan.csv")
+    p.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="write workflow/schemas/options.schema.yaml from the "
                        "methods' options dataclasses (--check: fail if it is out of date)")

@@ -38,6 +38,9 @@ SUMMARY = f"{EXPERIMENT}/summary.csv"
 MISSING_NAME = "missing.csv"  # beside the summary it goes with
 MISSING = f"{EXPERIMENT}/{MISSING_NAME}"
 REPORT = f"{EXPERIMENT}/report"
+# `prunebench plan`: each job's predicted seconds (and actual, once it ran); the report reads it
+PLAN_NAME = "plan.csv"  # beside the summary
+PLAN_FILE = f"{EXPERIMENT}/{PLAN_NAME}"
 
 # Each job's log and Snakemake benchmark (its wall time as Snakemake measured it). Jobs of the
 # shared stores (prepared data, proxies, mean scores) log outside any experiment.
@@ -177,6 +180,10 @@ def missing_file(experiment: str) -> str:
 def missing_beside(summary) -> str:
     """The missing.csv that goes with a summary.csv: in the same folder."""
     return str(Path(summary).with_name(MISSING_NAME))
+
+
+def plan_file(experiment: str) -> str:
+    return fill(PLAN_FILE, experiment=experiment)
 
 
 def report_dir(experiment: str) -> str:

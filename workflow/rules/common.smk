@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prunebench import paths
 from prunebench.config import load_schema, validate_config
+from prunebench.cost.jobcosts import JobCosts
 from prunebench.errors import UserError
 from prunebench.methods import method_entry, proxy_array_file
 from prunebench.plan import ExperimentPlan
@@ -176,6 +177,26 @@ def train_spec(wildcards):
     return PLAN.train_spec(
         wildcards.dataset, wildcards.method, _fraction(wildcards)
     ).to_json()
+
+
+# -- Slurm's runtime and mem_mb per job, from `prunebench plan`'s prediction (cost.resources) --
+COSTS = JobCosts(config)
+
+
+def train_runtime(wildcards, attempt):
+    return COSTS.runtime("train", dict(wildcards), attempt)
+
+
+def train_mem_mb(wildcards, attempt):
+    return COSTS.mem_mb("train", dict(wildcards), attempt)
+
+
+def proxy_runtime(wildcards, attempt):
+    return COSTS.runtime("train_proxy", dict(wildcards), attempt)
+
+
+def proxy_mem_mb(wildcards, attempt):
+    return COSTS.mem_mb("train_proxy", dict(wildcards), attempt)
 
 
 def run_dir_of(wildcards):

@@ -18,8 +18,8 @@ rule train_proxy:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=proxy_mem_mb,
+        runtime=proxy_runtime,
     params:
         spec=proxy_spec,
         data=proxy_data_dir,

@@ -16,8 +16,8 @@ rule train:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=240,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     params:
         spec=train_spec,
         data=data_dir_of,

@@ -23,9 +23,12 @@ from ... import __version__
 from ...atomic import write_text
 from ...errors import UserError
 from ...hardware import cpu_model
+from ...paths import PLAN_NAME
 from ...plan import ExperimentPlan
 from ...proxies import DEFAULT_PROXY
+from ..analysis.prediction import prediction_error_rows, prediction_source
 from ..read.aggregate import MISSING_COLUMNS, read_aggregate_csv
+from ..read.plan_csv import read_plan_csv, with_run_actuals
 from ..read.progress import progress
 from ..read.scores import read_scores
 from . import producers
@@ -143,6 +146,10 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
         raise UserError(f"report template {template} not found; run from the repository root "
                         "or pass --template reports/summary.html.j2") from exc
     shown = [c for c in RUN_COLUMNS if c in summary.columns]
+    # `prunebench plan`'s record, beside the summary: the prediction against what ran
+    planned = read_plan_csv(Path(summary_csv).with_name(PLAN_NAME))
+    if planned is not None:
+        planned = with_run_actuals(planned, summary)
     html = page.render(
         experiment=config["experiment"], protocol=config["protocol"],
         config_json=json.dumps(config, indent=2, sort_keys=True), digest=config_digest(config),
@@ -152,6 +159,7 @@ def render_report(summary_csv, template, out, config: dict, *, missing_csv=None,
         written=written, exports=exports,
         proxies=proxy_provenance(summary, config["experiment"]),
         run_columns=shown, runs=summary[shown].to_dict("records") if len(summary) else [],
+        prediction=prediction_error_rows(planned), prediction_source=prediction_source(planned),
     )
     write_text(out, html)
     return out
