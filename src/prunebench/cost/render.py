@@ -22,19 +22,19 @@ def plan_text(cost: ExperimentCost, config_name: str) -> str:
     lines = [f"{config_name}: experiment '{cost.plan.experiment}' on {cost.device}, one job at "
              "a time"]
     totals = rule_totals(cost.predictions)
-    lines.append(f"  {'rule':<16}{'jobs':>6}  {'predicted':>12}  note")
+    lines.append(f"  {'rule':<22}{'jobs':>6}  {'predicted':>12}  note")
     for t in totals:
         notes = []
         if t.unpriced:
             notes.append(f"{t.unpriced} not priced (no throughput)")
         if t.estimated:
             notes.append(f"{t.estimated} with estimated counts (CREST/InfoBatch)")
-        lines.append(f"  {t.rule:<16}{t.jobs:>6}  {duration(t.seconds):>12}  "
+        lines.append(f"  {t.rule:<22}{t.jobs:>6}  {duration(t.seconds):>12}  "
                      f"{'; '.join(notes)}".rstrip())
     seconds = sum(t.seconds for t in totals)
     jobs = sum(t.jobs for t in totals)
     model_hours = sum(t.seconds for t in totals if t.rule in MODEL_RULES) / 3600
-    lines.append(f"  {'total':<16}{jobs:>6}  {duration(seconds):>12}  "
+    lines.append(f"  {'total':<22}{jobs:>6}  {duration(seconds):>12}  "
                  f"({model_hours:.2f} {unit} in training and proxy jobs)")
     lines.append("  largest jobs:")
     lines += [f"    {duration(p.seconds):>9}  {p.job.rule} {p.job.name}"
