@@ -7,11 +7,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..train_sizes import DIGITS_TOTAL, expected_train_size
+from ..train_sizes import expected_test_size, expected_train_size
 
-SNLI_TEST = 9_824  # stanfordnlp/snli's 10,000 test pairs without the 176 unlabelled
 SNLI_MAX_LENGTH = 128  # prunebench.data.snli's default
-FIXED_TEST = {"cifar10": 10_000, "cifar100": 10_000, "tinyimagenet": 10_000}
 SHAPES = {"digits": (1, 8, 8), "mnist1d": (1, 40), "cifar10": (3, 32, 32),
           "cifar100": (3, 32, 32), "tinyimagenet": (3, 64, 64)}
 CLASSES = {"digits": 10, "mnist1d": 10, "cifar10": 10, "cifar100": 100, "tinyimagenet": 200,
@@ -34,19 +32,6 @@ class DatasetFacts:
         """Bytes of one example as prepared (uint8 images, float32 signals, int32 tokens)."""
         width = {"image": 1, "signal": 4, "text": 4}[self.kind]
         return width * math.prod(self.input_shape)
-
-
-def expected_test_size(dataset: str, options: dict) -> int | None:
-    if dataset in FIXED_TEST:
-        return FIXED_TEST[dataset]
-    if dataset == "digits":
-        return math.ceil(options.get("test_fraction", 0.25) * DIGITS_TOTAL)
-    if dataset == "mnist1d":
-        return int(options.get("test_size", 2_000))
-    if dataset == "snli":
-        limit = options.get("limit_test")
-        return min(SNLI_TEST, int(limit)) if limit else SNLI_TEST
-    return None
 
 
 def dataset_facts(dataset: str, options: dict) -> DatasetFacts | None:
