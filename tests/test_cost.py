@@ -24,7 +24,7 @@ from prunebench.cost.resources import FALLBACK_MINUTES, memory_mb, runtime_minut
 from prunebench.cost.work import pass_examples
 
 from .conftest import ROOT, SCHEMA
-from .test_pipeline import TINY, snakemake, write_config
+from .test_pipeline import TINY, finished_run
 
 
 def validated(config: dict) -> dict:
@@ -69,8 +69,7 @@ def test_bad_device_is_one_line(capsys):
 @pytest.fixture(scope="module")
 def finished_tiny(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cost")
-    done = snakemake(workdir, write_config(workdir, "tiny", TINY))
-    assert done.returncode == 0, done.stderr[-4000:]
+    finished_run(workdir, "tiny", TINY)
     return workdir
 
 

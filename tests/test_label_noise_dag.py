@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from prunebench.report.analysis.label_noise import precision_at_k
 
-from .test_pipeline import plan_of, planned, snakemake, write_config
+from .test_pipeline import finished_run, plan_of, planned
 
 NOISY = {
     "experiment": "tiny_noise", "protocol": "budget", "device": "cpu",
@@ -32,8 +32,7 @@ DATASET = "mnist1d_noise30"
 @pytest.fixture(scope="module")
 def noisy_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("noisy")
-    done = snakemake(workdir, write_config(workdir, "noisy", NOISY))
-    assert done.returncode == 0, done.stderr[-4000:]
+    finished_run(workdir, "noisy", NOISY)
     return workdir, plan_of(NOISY)
 
 

@@ -45,6 +45,14 @@ def write_config(workdir: Path, name: str, config: dict) -> Path:
     return path
 
 
+def finished_run(workdir: Path, name: str, config: dict) -> Path:
+    """Run `config` to the end in `workdir` (a failure shows Snakemake's stderr); its file."""
+    configfile = write_config(workdir, name, config)
+    done = snakemake(workdir, configfile)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return configfile
+
+
 def planned(workdir: Path, config: dict, name: str = "plan") -> dict[str, int]:
     """rule -> number of jobs `snakemake -n` plans for `config` on the existing results."""
     result = snakemake(workdir, write_config(workdir, name, config), "-n")
@@ -64,10 +72,7 @@ def digest_tree(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
-    configfile = write_config(workdir, "tiny", TINY)
-    done = snakemake(workdir, configfile)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return workdir, configfile
+    return workdir, finished_run(workdir, "tiny", TINY)
 
 
 def test_every_output_exists_and_is_sound(tiny_run):

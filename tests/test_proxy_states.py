@@ -22,7 +22,7 @@ from prunebench.scores.from_state import compute_from_state
 from prunebench.scores.proxy import run_proxy
 
 from .conftest import SCHEMA
-from .test_pipeline import planned, snakemake, write_config
+from .test_pipeline import finished_run, planned, snakemake, write_config
 
 MINI = {
     "experiment": "mini", "device": "cpu",
@@ -111,8 +111,7 @@ def test_proxy_score_writes_the_array_and_its_cost(tmp_path, mnist1d_small_dir, 
 @pytest.fixture(scope="module")
 def mini_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("mini")
-    done = snakemake(workdir, write_config(workdir, "mini", MINI))
-    assert done.returncode == 0, done.stderr[-4000:]
+    finished_run(workdir, "mini", MINI)
     return workdir
 
 
